@@ -1,0 +1,61 @@
+# Confnotes: `make run` serves the demo site, `make test` runs every test. See README.md.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export DJANGO_SETTINGS_MODULE ?= notes_site.settings
+
+.PHONY: help venv setup run worker test test-fast test-engine test-browser test-postgres lint format bench images clean
+
+help:
+	@echo "make run    - set up and serve the demo site on http://$(HOST):$(PORT)/"
+	@echo "make test   - set up and run the whole test suite (lint + pytest)"
+	@echo "make bench  - run the benchmarks (ratios against a baseline measured alongside)"
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version))."; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "Could not create a virtual environment: install python3-venv (apt-get install python3-venv)."; exit 1; }
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+setup: venv
+	@mkdir -p var
+	DEBUG=true $(PY) manage.py migrate --noinput -v 0
+	DEBUG=true $(PY) manage.py load_demo
+
+run: setup
+	@DEBUG=true HOST=$(HOST) PORT=$(PORT) PY=$(PY) scripts/run-dev
+
+worker: setup
+	DEBUG=true $(PY) manage.py db_worker --interval 0.1
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: venv lint
+	$(VENV)/bin/pytest
+
+test-fast: venv
+	$(VENV)/bin/pytest -m "not engine and not browser"
+
+test-engine: venv
+	$(VENV)/bin/pytest -m engine
+
+test-browser: venv
+	$(VENV)/bin/pytest -m browser
+
+bench: setup
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,45 @@
+// Small progressive enhancements; every page works without them.
+(function () {
+  "use strict";
+
+  function announce(button, text) {
+    const original = button.dataset.label || button.textContent;
+    button.dataset.label = original;
+    button.textContent = text;
+    setTimeout(function () { button.textContent = original; }, 1500);
+  }
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    // Fallback for plain-HTTP origins such as 127.0.0.1 without TLS.
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "visually-hidden";
+    document.body.appendChild(area);
+    area.select();
+    const ok = document.execCommand("copy");
+    area.remove();
+    return ok ? Promise.resolve() : Promise.reject(new Error("copy failed"));
+  }
+
+  // <button data-copy="text">: a real button, so Enter and Space work from the keyboard.
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("button[data-copy]");
+    if (!button) return;
+    copyText(button.dataset.copy).then(
+      function () { announce(button, "Copied"); },
+      function () { announce(button, "Press Ctrl+C"); }
+    );
+  });
+
+  // Confirmation for destructive buttons without inline script: <button data-confirm="...">.
+  document.addEventListener("submit", function (event) {
+    const button = event.submitter;
+    if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
+})();

@@ -1,0 +1,151 @@
+"""The editors' side: every note editable as Markdown, with inlines, ordering and a preview."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, JsonResponse
+from django.urls import path
+from django.views.decorators.http import require_POST
+
+from .markdown import render_markdown
+from .models import Conference, Day, Highlight, Snippet, SnippetLine, Tag, Talk
+
+
+class MarkdownPreviewMixin:
+    """Adds a rendered preview under every Markdown field (see static/js/admin-preview.js)."""
+
+    class Media:
+        js = ["js/admin-preview.js"]
+        css = {"all": ["css/admin-preview.css"]}
+
+
+@require_POST
+@staff_member_required
+def markdown_preview(request: HttpRequest) -> JsonResponse:
+    """Render posted Markdown exactly as saving would; staff only, CSRF-protected."""
+    text = request.POST.get("text", "")
+    if len(text) > 100_000:
+        return JsonResponse(
+            {"error": "That text is too long to preview (100,000 characters at most)."}, status=413
+        )
+    return JsonResponse({"html": render_markdown(text)})
+
+
+class TalkInline(admin.TabularInline):
+    model = Talk
+    fields = ["position", "title", "kind", "session_url", "slug"]
+    extra = 0
+    show_change_link = True
+    ordering = ["position"]
+
+
+@admin.register(Conference)
+class ConferenceAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
+    list_display = ["name", "location", "starts_on"]
+    search_fields = ["name", "location"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Day)
+class DayAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
+    list_display = ["title", "conference", "number", "date", "author", "updated_at"]
+    list_filter = ["conference", "date"]
+    search_fields = ["title", "summary", "intro", "author"]
+    list_select_related = ["conference"]
+    ordering = ["conference", "number"]
+    inlines = [TalkInline]
+    fieldsets = [
+        (None, {"fields": ["conference", "number", "title", "slug", "date"]}),
+        ("Text (Markdown)", {"fields": ["intro", "summary"]}),
+        ("Sign-off", {"fields": ["author", "author_title", "next_day_title"]}),
+    ]
+
+    def get_urls(self):
+        return [
+            path(
+                "markdown-preview/",
+                self.admin_site.admin_view(markdown_preview),
+                name="talks_markdown_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+
+class HighlightInline(admin.TabularInline):
+    model = Highlight
+    fields = ["position", "parent", "style", "kind", "text"]
+    extra = 0
+    ordering = ["position"]
+    show_change_link = True
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        # A parent must be a highlight of the same talk.
+        field = formset.form.base_fields.get("parent")
+        if field is not None:
+            field.queryset = Highlight.objects.filter(talk=obj) if obj else Highlight.objects.none()
+        return formset
+
+
+class SnippetInline(admin.TabularInline):
+    model = Snippet
+    fields = ["position", "highlight", "caption"]
+    extra = 0
+    show_change_link = True
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        field = formset.form.base_fields.get("highlight")
+        if field is not None:
+            field.queryset = Highlight.objects.filter(talk=obj) if obj else Highlight.objects.none()
+        return formset
+
+
+@admin.register(Talk)
+class TalkAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
+    list_display = ["title", "day", "position", "kind"]
+    list_filter = ["kind", "day__conference", "day", "tags"]
+    search_fields = ["title", "highlights__text"]
+    list_select_related = ["day"]
+    filter_horizontal = ["tags"]
+    inlines = [HighlightInline, SnippetInline]
+    ordering = ["day", "position"]
+
+
+@admin.register(Highlight)
+class HighlightAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
+    list_display = ["__str__", "talk", "style", "kind", "position", "resolved_at"]
+    list_filter = ["kind", "style", "talk__day", "tags"]
+    search_fields = ["text", "resolution"]
+    list_select_related = ["talk"]
+    raw_id_fields = ["talk", "parent"]
+    filter_horizontal = ["tags"]
+    fieldsets = [
+        (None, {"fields": ["talk", "parent", "position", "style", "kind", "text", "tags"]}),
+        ("Follow-up", {"fields": ["resolved_at", "resolution", "resolution_url"]}),
+    ]
+
+
+class SnippetLineInline(admin.TabularInline):
+    model = SnippetLine
+    fields = ["position", "command"]
+    extra = 1
+    ordering = ["position"]
+
+
+@admin.register(Snippet)
+class SnippetAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "talk", "position", "caption"]
+    list_filter = ["talk__day"]
+    search_fields = ["lines__command", "caption"]
+    list_select_related = ["talk"]
+    raw_id_fields = ["talk", "highlight"]
+    inlines = [SnippetLineInline]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name"]
+    prepopulated_fields = {"slug": ["name"]}

@@ -1,0 +1,72 @@
+"""Markdown rendering for everything users type: rendered once on save, sanitised with nh3."""
+
+from __future__ import annotations
+
+import re
+
+import markdown as md
+import nh3
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import BashLexer
+
+ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h3", "h4", "h5", "h6", "hr",
+    "i", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup", "table", "tbody",
+    "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}, "th": {"align"}}
+ALLOWED_SCHEMES = {"http", "https", "mailto"}
+
+# Bare URLs in notes ("... open to anyone at https://www.docker.com/...") become links. The
+# trailing-punctuation rule keeps a sentence's final "." or ")" out of the URL.
+_BARE_URL = re.compile(
+    r"(?<![<(\[\"'=])\b(https?://[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]])",
+)
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+
+
+def _autolink(text: str) -> str:
+    """Wrap bare URLs in <...> so Markdown links them, leaving code spans and links alone."""
+    out: list[str] = []
+    position = 0
+    for code in _CODE_SPAN.finditer(text):
+        out.append(_BARE_URL.sub(r"<\1>", text[position : code.start()]))
+        out.append(code.group(0))
+        position = code.end()
+    out.append(_BARE_URL.sub(r"<\1>", text[position:]))
+    return "".join(out)
+
+
+def render_markdown(text: str, *, inline: bool = False) -> str:
+    """Render user Markdown to safe HTML.
+
+    ``inline`` drops the wrapping paragraph of a one-paragraph text, for bullets and titles.
+    Scripts, event handlers, ``javascript:`` URLs and htmx attributes never survive nh3.
+    """
+    if not text.strip():
+        return ""
+    html = md.markdown(
+        _autolink(text),
+        extensions=["fenced_code", "sane_lists", "tables", "nl2br"],
+        output_format="html",
+    )
+    clean = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=ALLOWED_SCHEMES,
+        link_rel="noopener noreferrer nofollow",
+    )
+    if inline and clean.startswith("<p>") and clean.endswith("</p>") and clean.count("<p>") == 1:
+        clean = clean[3:-4]
+    return clean
+
+
+_SHELL_LEXER = BashLexer()
+_SHELL_FORMATTER = HtmlFormatter(nowrap=True)
+
+
+def highlight_shell(command: str) -> str:
+    """One command line as shell-highlighted HTML spans (Pygments escapes the text)."""
+    return highlight(command, _SHELL_LEXER, _SHELL_FORMATTER).rstrip("\n")

@@ -1,0 +1,287 @@
+"""The notes: conference → day → talk → highlight tree, with tags and runnable snippets."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.urls import reverse
+from django.utils.text import slugify
+
+from .markdown import highlight_shell, render_markdown
+
+
+class Conference(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    location = models.CharField(max_length=200, blank=True)
+    starts_on = models.DateField(null=True, blank=True)
+    description = models.TextField(blank=True, help_text="Markdown.")
+    description_html = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = slugify(self.name)[:200]
+        self.description_html = render_markdown(self.description)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("talks:conference", args=[self.slug])
+
+
+class DayQuerySet(models.QuerySet["Day"]):
+    def with_conference(self) -> DayQuerySet:
+        return self.select_related("conference")
+
+    def latest_first(self) -> DayQuerySet:
+        return self.order_by(models.F("date").desc(nulls_last=True), "-number")
+
+
+class Day(models.Model):
+    conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="days")
+    number = models.PositiveSmallIntegerField(help_text="1 for the first day, and so on.")
+    title = models.CharField(max_length=200, help_text="e.g. “DockerCon 2016 Highlights Day 1”.")
+    slug = models.SlugField(max_length=60, help_text="Part of the URL, e.g. “day-1”.")
+    date = models.DateField(null=True, blank=True)
+    intro = models.TextField(blank=True, help_text="Markdown: the opening paragraph(s).")
+    intro_html = models.TextField(blank=True, editable=False)
+    summary = models.TextField(blank=True, help_text="Markdown: how the day went, in short.")
+    summary_html = models.TextField(blank=True, editable=False)
+    author = models.CharField(max_length=200, blank=True)
+    author_title = models.CharField(max_length=200, blank=True, help_text="Shown under the name.")
+    next_day_title = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Title of the next day's notes as the author announced it; linked once written.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DayQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["conference", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["conference", "number"], name="day_number_unique"),
+            models.UniqueConstraint(fields=["conference", "slug"], name="day_slug_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = f"day-{self.number}"
+        self.intro_html = render_markdown(self.intro)
+        self.summary_html = render_markdown(self.summary)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("talks:day", args=[self.conference.slug, self.slug])
+
+    def neighbours(self) -> tuple[Day | None, Day | None]:
+        """The previous and next written days of the same conference (one query)."""
+        around = list(
+            Day.objects.filter(conference_id=self.conference_id)
+            .filter(models.Q(number=self.number - 1) | models.Q(number=self.number + 1))
+            .only("id", "number", "title", "slug", "conference_id")
+        )
+        by_number = {day.number: day for day in around}
+        for day in around:
+            day.conference = self.conference  # avoid a query per link
+        return by_number.get(self.number - 1), by_number.get(self.number + 1)
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = slugify(self.name)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("talks:tag", args=[self.slug])
+
+
+class TalkQuerySet(models.QuerySet["Talk"]):
+    def with_notes(self) -> list[Talk]:
+        """The talks with their highlight trees and snippets attached, in a fixed number of
+        queries whatever the size of the day: ``talk.notes`` holds the top-level highlights,
+        ``highlight.notes`` the children, ``.snippet_blocks`` the snippets shown after each."""
+        talks = list(self.prefetch_related("tags"))
+        ids = [talk.pk for talk in talks]
+        highlights = list(
+            Highlight.objects.filter(talk_id__in=ids)
+            .prefetch_related("tags")
+            .order_by("position", "id")
+        )
+        snippets = list(
+            Snippet.objects.filter(talk_id__in=ids)
+            .prefetch_related("lines")
+            .order_by("position", "id")
+        )
+        by_id = {h.pk: h for h in highlights}
+        for h in highlights:
+            h.notes, h.snippet_blocks = [], []
+        for talk in talks:
+            talk.notes, talk.snippet_blocks = [], []
+        talks_by_id = {talk.pk: talk for talk in talks}
+        for h in highlights:
+            parent = by_id.get(h.parent_id) if h.parent_id else None
+            (parent.notes if parent else talks_by_id[h.talk_id].notes).append(h)
+            h.talk = talks_by_id[h.talk_id]
+        for snippet in snippets:
+            owner = by_id.get(snippet.highlight_id) or talks_by_id[snippet.talk_id]
+            owner.snippet_blocks.append(snippet)
+        return talks
+
+
+class Talk(models.Model):
+    class Kind(models.TextChoices):
+        KEYNOTE = "keynote", "Keynote"
+        TALK = "talk", "Talk"
+        SESSIONS = "sessions", "Several sessions"
+
+    day = models.ForeignKey(Day, on_delete=models.CASCADE, related_name="talks")
+    position = models.PositiveIntegerField(default=0)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TALK)
+    title = models.CharField(max_length=300)
+    slug = models.SlugField(max_length=200)
+    session_url = models.URLField(blank=True, max_length=500)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="talks")
+
+    objects = TalkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["day", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "slug"], name="talk_slug_unique_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.slug:
+            self.slug = slugify(self.title)[:200] or f"talk-{self.position}"
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        day = self.day
+        return reverse("talks:talk", args=[day.conference.slug, day.slug, self.slug])
+
+    @property
+    def anchor(self) -> str:
+        return f"talk-{self.slug}"
+
+
+class Highlight(models.Model):
+    """One note in a talk: a bullet, a paragraph or a group heading; bullets nest."""
+
+    class Style(models.TextChoices):
+        BULLET = "bullet", "Bullet"
+        PARAGRAPH = "paragraph", "Paragraph"
+        HEADING = "heading", "Group heading"
+
+    class Kind(models.TextChoices):
+        NOTE = "note", "Note"
+        SUCCESS = "success", "Success"
+        FOLLOW_UP = "follow-up", "Follow-up"
+        QUESTION = "question", "Question"
+        TODO = "todo", "To do"
+
+    talk = models.ForeignKey(Talk, on_delete=models.CASCADE, related_name="highlights")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
+    position = models.PositiveIntegerField(default=0)
+    style = models.CharField(max_length=20, choices=Style.choices, default=Style.BULLET)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.NOTE)
+    text = models.TextField(help_text="Markdown.")
+    text_html = models.TextField(blank=True, editable=False)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="highlights")
+    # A follow-up is resolved by staff with a short answer and, optionally, a link.
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True, help_text="Markdown: what was found out.")
+    resolution_html = models.TextField(blank=True, editable=False)
+    resolution_url = models.URLField(blank=True, max_length=500)
+
+    class Meta:
+        ordering = ["talk", "position", "id"]
+        indexes = [models.Index(fields=["talk", "parent", "position"])]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+    def save(self, *args, **kwargs) -> None:
+        self.text_html = render_markdown(self.text, inline=self.style != self.Style.PARAGRAPH)
+        self.resolution_html = render_markdown(self.resolution, inline=True)
+        super().save(*args, **kwargs)
+
+    @property
+    def anchor(self) -> str:
+        return f"h{self.pk}"
+
+    @property
+    def is_follow_up(self) -> bool:
+        return self.kind in {self.Kind.FOLLOW_UP, self.Kind.QUESTION, self.Kind.TODO}
+
+
+class Snippet(models.Model):
+    """A block of command lines, shown where it stands among the highlights; each line runs."""
+
+    talk = models.ForeignKey(Talk, on_delete=models.CASCADE, related_name="snippets")
+    highlight = models.ForeignKey(
+        Highlight,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="snippets",
+        help_text="The highlight the block follows; empty puts it at the end of the talk.",
+    )
+    position = models.PositiveIntegerField(default=0)
+    language = models.CharField(max_length=20, default="console")
+    caption = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["talk", "position", "id"]
+
+    def __str__(self) -> str:
+        first = self.lines.first()
+        return first.command if first else f"Snippet {self.pk}"
+
+    @property
+    def anchor(self) -> str:
+        return f"snippet-{self.pk}"
+
+
+class SnippetLine(models.Model):
+    snippet = models.ForeignKey(Snippet, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveIntegerField(default=0)
+    command = models.CharField(max_length=1000)
+    command_html = models.TextField(blank=True, editable=False)
+
+    class Meta:
+        ordering = ["snippet", "position", "id"]
+
+    def __str__(self) -> str:
+        return self.command
+
+    def save(self, *args, **kwargs) -> None:
+        self.command_html = highlight_shell(self.command)
+        super().save(*args, **kwargs)
+
+    @property
+    def anchor(self) -> str:
+        return f"line-{self.pk}"
