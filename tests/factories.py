@@ -1,0 +1,56 @@
+"""Reproducible generated notes for tests and benchmarks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from talks.documents import ConferenceDoc, DayDoc, HighlightDoc, SnippetDoc, TalkDoc, save_day
+from talks.models import Day
+
+WORDS = (
+    "swarm service node task replica rolling update parallelism delay image registry network "
+    "overlay ingress routing mesh secret config volume mount seccomp apparmor namespace cgroup "
+    "kernel container orchestration scheduler healthcheck rollback manager worker raft quorum"
+).split()
+
+
+def _sentence(rng: random.Random, words: int = 12) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
+
+
+def big_day_doc(*, talks: int = 200, highlights_per_talk: int = 10, seed: int = 2016) -> DayDoc:
+    """A day of ``talks`` talks with ``highlights_per_talk`` highlights each, nested 3 deep."""
+    rng = random.Random(seed)
+    talk_docs = []
+    for t in range(talks):
+        top: list[HighlightDoc] = []
+        made = 0
+        while made < highlights_per_talk:
+            node = HighlightDoc(_sentence(rng), tags=[rng.choice(["security", "networking"])])
+            made += 1
+            if made < highlights_per_talk:
+                child = HighlightDoc(_sentence(rng))
+                node.children.append(child)
+                made += 1
+                if made < highlights_per_talk:
+                    child.children.append(HighlightDoc(_sentence(rng)))
+                    made += 1
+            top.append(node)
+        if t % 20 == 0:
+            top[0].snippets.append(SnippetDoc(lines=["docker service ls", "docker node ls"]))
+        talk_docs.append(TalkDoc(title=f"Generated talk {t + 1}", highlights=top, tags=["bench"]))
+    return DayDoc(
+        conference=ConferenceDoc(name="Generated Conf", slug="generated-conf"),
+        number=1,
+        title="A very long generated day",
+        date=dt.date(2020, 1, 1),
+        summary=_sentence(rng, 30),
+        author="Generator",
+        talks=talk_docs,
+    )
+
+
+def make_big_day(*, talks: int = 200, highlights_per_talk: int = 10) -> Day:
+    day, _ = save_day(big_day_doc(talks=talks, highlights_per_talk=highlights_per_talk))
+    return day
