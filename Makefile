@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= notes_site.settings
 
-.PHONY: help venv setup run worker test test-fast test-engine test-browser test-postgres lint format bench images clean
+.PHONY: help venv setup run worker test test-fast test-engine test-browser test-postgres lint format bench clean
 
 help:
 	@echo "make run    - set up and serve the demo site on http://$(HOST):$(PORT)/"
@@ -59,3 +59,8 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
+
+# The database-facing tests again on PostgreSQL (CI sets DATABASE_URL; see .ci/run).
+test-postgres: venv
+	@test -n "$$DATABASE_URL" || { echo "Set DATABASE_URL=postgres://... first."; exit 1; }
+	$(VENV)/bin/pytest -m "not browser and not engine"

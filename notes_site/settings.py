@@ -165,6 +165,10 @@ STORAGES = {
     },
 }
 
+# In development whitenoise serves straight from the app folders; production uses collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
 # Security. Production (DEBUG off) gets HTTPS-only cookies and HSTS; SECURE_SSL_REDIRECT is off
 # by default because the app normally sits behind a TLS-terminating proxy.
 SESSION_COOKIE_HTTPONLY = True

@@ -1,0 +1,109 @@
+"""Editors edit notes in the admin; nobody else can."""
+
+import pytest
+
+from talks.models import Day
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/talks/day/",
+        "/admin/talks/talk/",
+        "/admin/talks/highlight/",
+        "/admin/talks/snippet/",
+        "/admin/talks/tag/",
+        "/admin/talks/conference/",
+    ],
+)
+def test_it_lists_for_staff(staff_client, demo_day, url):
+    response = staff_client.get(url)
+    assert response.status_code == 200
+    response = staff_client.get(url + "?q=docker")
+    assert response.status_code == 200
+
+
+def test_it_shows_the_day_with_talk_inlines(staff_client, demo_day):
+    response = staff_client.get(f"/admin/talks/day/{demo_day.pk}/change/")
+    assert response.status_code == 200
+    assert b"Keynote highlights" in response.content
+    assert b"admin-preview.js" in response.content
+
+
+def test_it_shows_a_talk_with_highlight_and_snippet_inlines(staff_client, demo_day):
+    talk = demo_day.talks.get(slug="keynote")
+    response = staff_client.get(f"/admin/talks/talk/{talk.pk}/change/")
+    assert response.status_code == 200
+    assert b"Swarm mode. Self forming" in response.content
+
+
+def test_it_lets_staff_edit_the_summary_and_renders_it(staff_client, demo_day, client):
+    url = f"/admin/talks/day/{demo_day.pk}/change/"
+    response = staff_client.get(url)
+    form = response.context["adminform"].form
+    data = {
+        name: (value.pk if hasattr(value, "pk") else value)
+        for name, value in form.initial.items()
+        if value is not None and name in form.fields
+    }
+    data.update({"summary": "A **great** day.", "date": "2016-06-20"})
+    talks = list(demo_day.talks.order_by("position"))
+    data.update(
+        {
+            "talks-TOTAL_FORMS": len(talks),
+            "talks-INITIAL_FORMS": len(talks),
+            "talks-MIN_NUM_FORMS": 0,
+            "talks-MAX_NUM_FORMS": 1000,
+        }
+    )
+    for i, talk in enumerate(talks):
+        data.update(
+            {
+                f"talks-{i}-id": talk.pk,
+                f"talks-{i}-day": demo_day.pk,
+                f"talks-{i}-position": talk.position,
+                f"talks-{i}-title": talk.title,
+                f"talks-{i}-kind": talk.kind,
+                f"talks-{i}-session_url": talk.session_url,
+                f"talks-{i}-slug": talk.slug,
+            }
+        )
+    response = staff_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    demo_day.refresh_from_db()
+    assert demo_day.summary_html == "<p>A <strong>great</strong> day.</p>"
+    page = client.get(demo_day.get_absolute_url()).content.decode()
+    assert "A <strong>great</strong> day." in page
+
+
+def test_it_previews_markdown_for_staff(staff_client):
+    response = staff_client.post(
+        "/admin/talks/day/markdown-preview/", {"text": "**hi** <script>x</script>"}
+    )
+    assert response.status_code == 200
+    assert response.json() == {"html": "<p><strong>hi</strong> </p>"}
+
+
+def test_it_refuses_oversized_previews(staff_client):
+    response = staff_client.post("/admin/talks/day/markdown-preview/", {"text": "x" * 100_001})
+    assert response.status_code == 413
+    assert "too long to preview" in response.json()["error"]
+
+
+def test_it_sends_anonymous_editors_to_login(client, demo_day):
+    for url in (f"/admin/talks/day/{demo_day.pk}/change/", "/admin/talks/day/markdown-preview/"):
+        response = client.get(url)
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
+
+
+def test_it_refuses_non_staff(client, plain_user, demo_day):
+    client.force_login(plain_user)
+    response = client.get(f"/admin/talks/day/{demo_day.pk}/change/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+    response = client.post("/admin/talks/day/markdown-preview/", {"text": "x"})
+    assert response.status_code == 302
+    assert Day.objects.get().summary == demo_day.summary
