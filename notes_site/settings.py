@@ -110,6 +110,7 @@ TEMPLATES = [
 # The embedded default is SQLite in WAL mode (set on connect in talks.apps); PostgreSQL via
 # DATABASE_URL, e.g. postgres://user:pass@127.0.0.1:5432/confnotes.
 VAR_DIR = Path(envstr("CONFNOTES_VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
         envstr("DATABASE_URL", f"sqlite:///{VAR_DIR / 'confnotes.sqlite3'}"),
@@ -137,6 +138,32 @@ TASKS = {
         "BACKEND": envstr("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
     }
 }
+
+# The runner. "sandbox": every visitor gets a private Docker Engine in swarm mode, started by the
+# worker (which must run as root). "shared": every run goes to the engine at DOCKER_HOST: a
+# trusted engine of your own, UNSAFE for strangers. "off": pages show recorded outputs only.
+RUNNER_MODE = envstr("RUNNER_MODE", "sandbox")
+if RUNNER_MODE not in {"sandbox", "shared", "off"}:
+    raise ImproperlyConfigured(f"RUNNER_MODE must be sandbox, shared or off, not {RUNNER_MODE!r}.")
+RUNNER_SHARED_DOCKER_HOST = envstr("DOCKER_HOST", "unix:///var/run/docker.sock")
+RUNNER_BASE_DIR = Path(envstr("RUNNER_BASE_DIR", "/var/lib/confnotes/sandboxes"))
+RUNNER_IMAGES_DIR = Path(envstr("RUNNER_IMAGES_DIR", str(VAR_DIR / "images")))
+RUNNER_ANONYMOUS = envbool("RUNNER_ANONYMOUS", DEBUG)  # production: logged-in with permission
+RUNNER_POOL_SIZE = envint("RUNNER_POOL_SIZE", 1)
+RUNNER_MAX_SANDBOXES = envint("RUNNER_MAX_SANDBOXES", 12)
+RUNNER_NODES = envint("RUNNER_NODES", 1)
+RUNNER_MAX_NODES = envint("RUNNER_MAX_NODES", 3)
+RUNNER_IDLE_TTL = envint("RUNNER_IDLE_TTL", 30 * 60)
+RUNNER_HARD_TTL = envint("RUNNER_HARD_TTL", 2 * 60 * 60)
+RUNNER_TIMEOUT = envint("RUNNER_TIMEOUT", 30)
+RUNNER_MAX_OUTPUT = envint("RUNNER_MAX_OUTPUT", 64 * 1024)
+RUNNER_CONVERGE_SECONDS = envint("RUNNER_CONVERGE_SECONDS", 120)
+RUNNER_RATE_PER_MINUTE = envint("RUNNER_RATE_PER_MINUTE", 30)
+RUNNER_MAX_IN_FLIGHT = envint("RUNNER_MAX_IN_FLIGHT", 8)
+RUNNER_MAX_SERVICES = envint("RUNNER_MAX_SERVICES", 5)
+RUNNER_MAX_REPLICAS = envint("RUNNER_MAX_REPLICAS", 10)
+RUNNER_HEARTBEAT_STALE = envint("RUNNER_HEARTBEAT_STALE", 180)
+RUNNER_USERNS_REMAP = envbool("RUNNER_USERNS_REMAP", False)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -141,9 +141,12 @@ class TalkQuerySet(models.QuerySet["Talk"]):
             parent = by_id.get(h.parent_id) if h.parent_id else None
             (parent.notes if parent else talks_by_id[h.talk_id].notes).append(h)
             h.talk = talks_by_id[h.talk_id]
+        for talk in talks:
+            talk.all_snippets = []
         for snippet in snippets:
             owner = by_id.get(snippet.highlight_id) or talks_by_id[snippet.talk_id]
             owner.snippet_blocks.append(snippet)
+            talks_by_id[snippet.talk_id].all_snippets.append(snippet)
         return talks
 
 

@@ -1,0 +1,57 @@
+import logging
+import threading
+import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from runner import provider, runs
+
+log = logging.getLogger(__name__)
+
+
+def do_housekeeping() -> None:
+    """Heartbeat, close runs a dead worker left behind, reap expired sandboxes, warm the pool."""
+    try:
+        status = provider.record_status()
+        closed = runs.recover_stuck_runs()
+        if closed:
+            log.warning("closed %d run(s) left behind by a stopped worker", closed)
+        if status.available:
+            removed = provider.reap()
+            if removed:
+                log.info("reaped sandboxes: %s", ", ".join(removed))
+            provider.fill_pool()
+    except Exception:
+        log.exception("housekeeping failed; trying again later")
+    finally:
+        close_old_connections()
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the task worker (django-tasks db_worker) with the runner's housekeeping: it closes "
+        "runs a dead worker left behind and reaps expired sandboxes at start-up, then every "
+        "--housekeeping seconds, and keeps the warm pool filled. Needs root for sandboxes."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--interval", type=float, default=0.1, help="Queue poll seconds.")
+        parser.add_argument("--housekeeping", type=float, default=30.0)
+
+    def handle(self, *args, interval: float, housekeeping: float, **options) -> None:
+        logging.basicConfig(level=logging.INFO)
+        housekeeping_every = housekeeping
+
+        def loop() -> None:
+            while True:
+                do_housekeeping()
+                time.sleep(housekeeping_every)
+
+        # The first round runs before the queue is served, so a restarted worker never shows
+        # a run stuck "running"; later rounds run beside the queue.
+        provider.record_status()
+        runs.recover_stuck_runs()
+        threading.Thread(target=loop, name="runner-housekeeping", daemon=True).start()
+        call_command("db_worker", interval=interval, reload=False, startup_delay=False)

@@ -1,0 +1,168 @@
+"""Runs of snippet lines, the sandboxes they run in, and the runner's own health."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Max
+from django.utils import timezone
+
+
+class Sandbox(models.Model):
+    """A private Docker Engine in swarm mode, owned by one visitor (or waiting in the pool)."""
+
+    class Status(models.TextChoices):
+        STARTING = "starting", "Starting"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed to start"
+        STOPPING = "stopping", "Stopping"
+        GONE = "gone", "Removed"
+
+    name = models.CharField(max_length=32, unique=True)
+    visitor = models.CharField(max_length=64, blank=True, db_index=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.STARTING)
+    shared = models.BooleanField(default=False, help_text="A trusted engine of the operator's.")
+    docker_host = models.CharField(max_length=300, blank=True)
+    engine_version = models.CharField(max_length=40, blank=True)
+    nodes = models.PositiveSmallIntegerField(default=1)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "sandboxes"
+        constraints = [
+            # One live sandbox per visitor, even when two workers race to start it.
+            models.UniqueConstraint(
+                fields=["visitor"],
+                condition=models.Q(status__in=["starting", "ready"]) & ~models.Q(visitor=""),
+                name="one_live_sandbox_per_visitor",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in {self.Status.STARTING, self.Status.READY}
+
+    def expires_at(self) -> dt.datetime:
+        idle = self.last_used_at + dt.timedelta(seconds=settings.RUNNER_IDLE_TTL)
+        hard = self.created_at + dt.timedelta(seconds=settings.RUNNER_HARD_TTL)
+        return min(idle, hard)
+
+
+class RunQuerySet(models.QuerySet["Run"]):
+    def in_flight(self) -> RunQuerySet:
+        return self.filter(status__in=Run.IN_FLIGHT)
+
+    def last_per_line(self, line_ids: list[int]) -> dict[int, Run]:
+        """The latest run of each snippet line, in one query."""
+        latest = (
+            Run.objects.filter(snippet_line_id__in=line_ids)
+            .values("snippet_line_id")
+            .annotate(last=Max("pk"))
+            .values("last")
+        )
+        return {run.snippet_line_id: run for run in self.filter(pk__in=latest)}
+
+
+class Run(models.Model):
+    """One snippet line run (or refused) for a visitor: the audit record and the notebook cell."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        REFUSED = "refused", "Refused"
+        TIMED_OUT = "timed_out", "Timed out"
+        ENGINE_UNAVAILABLE = "engine_unavailable", "Engine unavailable"
+        SKIPPED = "skipped", "Skipped"
+        ERROR = "error", "Error"
+
+    IN_FLIGHT = (Status.QUEUED, Status.RUNNING)
+
+    snippet_line = models.ForeignKey(
+        "talks.SnippetLine", null=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    sandbox = models.ForeignKey(Sandbox, null=True, blank=True, on_delete=models.SET_NULL)
+    batch = models.CharField(max_length=32, blank=True, db_index=True)
+    visitor = models.CharField(max_length=64, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    line = models.CharField(max_length=1000, help_text="The line as written in the notes.")
+    argv = models.JSONField(default=list, blank=True, help_text="What was executed.")
+    note = models.TextField(blank=True, help_text="Why the line was rewritten, if it was.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    reason = models.TextField(blank=True, help_text="Why it was refused or did not finish.")
+    exit_code = models.IntegerField(null=True, blank=True)
+    stdout = models.TextField(blank=True)
+    stderr = models.TextField(blank=True)
+    truncated = models.BooleanField(default=False)
+    converged = models.TextField(blank=True, help_text="What the swarm looked like afterwards.")
+    engine_version = models.CharField(max_length=40, blank=True)
+    worker = models.CharField(max_length=100, blank=True, help_text="host:pid of the worker.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["snippet_line", "-id"])]
+        permissions = [("execute_run", "Can run snippet lines in a sandbox")]
+
+    def __str__(self) -> str:
+        return f"{self.line} ({self.get_status_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in self.IN_FLIGHT
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    @property
+    def command_executed(self) -> str:
+        import shlex
+
+        return shlex.join(self.argv) if self.argv else ""
+
+
+class RunnerStatus(models.Model):
+    """What the worker last found about running here; the web process reads it, never probes."""
+
+    available = models.BooleanField(default=False)
+    mode = models.CharField(max_length=20, default="sandbox")
+    explanation = models.TextField(blank=True)
+    engine_version = models.CharField(max_length=40, blank=True)
+    worker = models.CharField(max_length=100, blank=True)
+    checked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "runner status"
+
+    def __str__(self) -> str:
+        return "available" if self.available else "unavailable"
+
+    @classmethod
+    def current(cls) -> RunnerStatus | None:
+        return cls.objects.order_by("-checked_at").first()
+
+    def is_fresh(self) -> bool:
+        return timezone.now() - self.checked_at < dt.timedelta(
+            seconds=settings.RUNNER_HEARTBEAT_STALE
+        )

@@ -1,0 +1,281 @@
+"""Handing out engines: a private sandbox per visitor, a warm pool, expiry, or a shared engine.
+
+Only the worker calls this module (it needs root to make sandboxes); the web process reads the
+Sandbox and RunnerStatus rows it writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from . import sandbox as engines
+from .images import build_demo_images
+from .models import RunnerStatus, Sandbox
+
+log = logging.getLogger(__name__)
+STARTING_TIMEOUT = 120  # a sandbox "starting" for longer than this was abandoned by a dead worker
+
+
+class EngineUnavailable(Exception):
+    """No engine can be had for this run; the message says why, for people."""
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def check_engine() -> tuple[bool, str]:
+    """Can runs execute here? Probed by the worker, recorded for the web process."""
+    mode = settings.RUNNER_MODE
+    if mode == "off":
+        return False, "Running is switched off on this site (RUNNER_MODE=off)."
+    if mode == "shared":
+        try:
+            version = _shared_version()
+        except Exception as exc:  # any failure to reach the engine is explained, not raised
+            return False, (
+                f"The shared engine at {settings.RUNNER_SHARED_DOCKER_HOST} does not answer "
+                f"({exc.__class__.__name__}). Start Docker there, or fix DOCKER_HOST."
+            )
+        return True, f"Runs go to the shared, trusted engine (Docker {version})."
+    return engines.engine_available(base_dir=settings.RUNNER_BASE_DIR)
+
+
+def record_status() -> RunnerStatus:
+    """Write the worker's heartbeat: whether it can run, and why not."""
+    available, explanation = check_engine()
+    status, _ = RunnerStatus.objects.update_or_create(
+        pk=1,
+        defaults={
+            "available": available,
+            "mode": settings.RUNNER_MODE,
+            "explanation": explanation,
+            "worker": worker_id(),
+            "checked_at": timezone.now(),
+        },
+    )
+    return status
+
+
+def _shared_version() -> str:
+    import docker
+
+    client = docker.APIClient(base_url=settings.RUNNER_SHARED_DOCKER_HOST, timeout=5)
+    try:
+        return str(client.version()["Version"])
+    finally:
+        client.close()
+
+
+def _answers(row: Sandbox) -> bool:
+    """Does the sandbox's engine answer a ping? (It may have crashed or been killed.)"""
+    import docker
+
+    try:
+        client = docker.APIClient(base_url=row.docker_host, timeout=3)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
+
+
+def _images() -> list:
+    return build_demo_images(out_dir=settings.RUNNER_IMAGES_DIR)
+
+
+def _new_name() -> str:
+    return "sbx-" + secrets.token_hex(3)
+
+
+def _live() -> Q:
+    return Q(status__in=[Sandbox.Status.STARTING, Sandbox.Status.READY])
+
+
+def _start(row: Sandbox) -> Sandbox:
+    """Start the engine for a row in STARTING; mark it READY or FAILED."""
+    try:
+        engine = engines.start_sandbox(
+            base_dir=settings.RUNNER_BASE_DIR,
+            name=row.name,
+            nodes=row.nodes,
+            images=_images(),
+            userns_remap=settings.RUNNER_USERNS_REMAP,
+        )
+        row.docker_host = engine.docker_host
+        row.engine_version = engine.version()
+    except Exception as exc:
+        log.exception("sandbox %s failed to start", row.name)
+        row.status = Sandbox.Status.FAILED
+        row.error = str(exc)[:2000]
+        row.removed_at = timezone.now()
+        row.save(update_fields=["status", "error", "removed_at"])
+        raise EngineUnavailable(
+            "Your sandbox could not be started: the engine did not come up. Try again in a "
+            "minute; if it keeps failing, the site's operator can see why in the admin."
+        ) from exc
+    now = timezone.now()
+    row.status = Sandbox.Status.READY
+    row.ready_at = now
+    row.last_used_at = now
+    row.save(update_fields=["status", "ready_at", "last_used_at", "docker_host", "engine_version"])
+    return row
+
+
+def _shared_sandbox() -> Sandbox:
+    row, _ = Sandbox.objects.get_or_create(
+        name="shared",
+        defaults={
+            "shared": True,
+            "status": Sandbox.Status.READY,
+            "docker_host": settings.RUNNER_SHARED_DOCKER_HOST,
+        },
+    )
+    if not row.engine_version:
+        try:
+            row.engine_version = _shared_version()
+            row.save(update_fields=["engine_version"])
+        except Exception as exc:
+            raise EngineUnavailable(
+                f"The shared engine at {row.docker_host} does not answer; start Docker there."
+            ) from exc
+    return row
+
+
+def sandbox_for(visitor: str, *, nodes: int | None = None, wait: float = 60) -> Sandbox:
+    """The visitor's ready engine: theirs, a pooled one, or a new one. Raises EngineUnavailable."""
+    if settings.RUNNER_MODE == "off":
+        raise EngineUnavailable("Running is switched off on this site (RUNNER_MODE=off).")
+    if settings.RUNNER_MODE == "shared":
+        return _shared_sandbox()
+    wanted_nodes = nodes or settings.RUNNER_NODES
+    deadline = time.monotonic() + wait
+    while True:
+        mine = Sandbox.objects.filter(_live(), visitor=visitor).first()
+        if mine is not None and mine.status == Sandbox.Status.READY:
+            if _answers(mine):
+                Sandbox.objects.filter(pk=mine.pk).update(last_used_at=timezone.now())
+                return mine
+            _forget(mine, error="The engine had stopped; a fresh sandbox replaces it.")
+            continue
+        if mine is not None:  # another worker is starting it for this visitor: wait for it
+            if time.monotonic() > deadline:
+                raise EngineUnavailable("Your sandbox is still starting; try again in a moment.")
+            time.sleep(0.2)
+            continue
+        claimed = _claim_from_pool(visitor, wanted_nodes)
+        if claimed is not None:
+            return claimed
+        row = _reserve(visitor, wanted_nodes)
+        if row is None:
+            continue  # lost a race with another worker for this visitor
+        return _start(row)
+
+
+def _claim_from_pool(visitor: str, nodes: int) -> Sandbox | None:
+    with transaction.atomic():
+        pooled = (
+            Sandbox.objects.select_for_update(skip_locked=True)
+            .filter(visitor="", status=Sandbox.Status.READY, shared=False, nodes=nodes)
+            .order_by("created_at")
+            .first()
+        )
+        if pooled is None:
+            return None
+        pooled.visitor = visitor
+        pooled.last_used_at = timezone.now()
+        pooled.save(update_fields=["visitor", "last_used_at"])
+    if not _answers(pooled):
+        _forget(pooled, error="A pooled engine had stopped.")
+        return None
+    return pooled
+
+
+def _reserve(visitor: str, nodes: int) -> Sandbox | None:
+    """Create the STARTING row that reserves a sandbox, within the site-wide limit."""
+    try:
+        with transaction.atomic():
+            live = Sandbox.objects.filter(_live(), shared=False).count()
+            if live >= settings.RUNNER_MAX_SANDBOXES:
+                raise EngineUnavailable(
+                    f"All {settings.RUNNER_MAX_SANDBOXES} sandboxes are in use right now; "
+                    "try again in a few minutes (idle ones expire after "
+                    f"{settings.RUNNER_IDLE_TTL // 60} minutes)."
+                )
+            return Sandbox.objects.create(name=_new_name(), visitor=visitor, nodes=nodes)
+    except IntegrityError:
+        return None
+
+
+def _forget(row: Sandbox, *, error: str = "") -> None:
+    """Tear down a sandbox's engine and mark its row removed."""
+    Sandbox.objects.filter(pk=row.pk).update(status=Sandbox.Status.STOPPING)
+    try:
+        engines.stop_sandbox(row.name, base_dir=settings.RUNNER_BASE_DIR)
+    except Exception:
+        log.exception("stopping sandbox %s failed; the reaper will try again", row.name)
+        return
+    Sandbox.objects.filter(pk=row.pk).update(
+        status=Sandbox.Status.GONE, removed_at=timezone.now(), error=error
+    )
+
+
+def reset(visitor: str) -> int:
+    """Tear down every sandbox of the visitor; the next run starts a fresh one."""
+    rows = list(Sandbox.objects.filter(_live(), visitor=visitor, shared=False))
+    for row in rows:
+        _forget(row, error="Reset by its visitor.")
+    return len(rows)
+
+
+def reap() -> list[str]:
+    """Remove expired sandboxes, abandoned starts, and any engine on disk with no live row."""
+    now = timezone.now()
+    removed: list[str] = []
+    idle_cutoff = now - timedelta(seconds=settings.RUNNER_IDLE_TTL)
+    hard_cutoff = now - timedelta(seconds=settings.RUNNER_HARD_TTL)
+    expired = Sandbox.objects.filter(shared=False).filter(
+        Q(status=Sandbox.Status.READY, last_used_at__lt=idle_cutoff, visitor__gt="")
+        | Q(status=Sandbox.Status.READY, created_at__lt=hard_cutoff)
+        | Q(
+            status=Sandbox.Status.STARTING, created_at__lt=now - timedelta(seconds=STARTING_TIMEOUT)
+        )
+        | Q(status=Sandbox.Status.STOPPING)
+    )
+    for row in expired:
+        _forget(row, error="Expired.")
+        removed.append(row.name)
+    if settings.RUNNER_MODE == "sandbox":
+        keep = set(Sandbox.objects.filter(_live(), shared=False).values_list("name", flat=True))
+        removed += engines.reap_sandboxes(base_dir=settings.RUNNER_BASE_DIR, keep=keep)
+    return removed
+
+
+def fill_pool() -> int:
+    """Start pooled sandboxes until the warm pool holds RUNNER_POOL_SIZE; returns how many."""
+    if settings.RUNNER_MODE != "sandbox":
+        return 0
+    started = 0
+    while True:
+        with transaction.atomic():
+            pooled = Sandbox.objects.filter(_live(), visitor="", shared=False).count()
+            live = Sandbox.objects.filter(_live(), shared=False).count()
+            if pooled >= settings.RUNNER_POOL_SIZE or live >= settings.RUNNER_MAX_SANDBOXES:
+                return started
+            row = Sandbox.objects.create(name=_new_name(), visitor="", nodes=settings.RUNNER_NODES)
+        try:
+            _start(row)
+        except EngineUnavailable:
+            return started
+        started += 1

@@ -1,0 +1,332 @@
+"""Asking for runs and carrying them out: the write side of the runner.
+
+``request_runs`` runs in the web process: it checks permission-independent limits, asks the
+policy about each line, records every run (refused ones too, for the audit trail) and queues
+the allowed ones. ``execute_runs`` runs in the worker: it gets the visitor's sandbox, executes
+the policy's argv with the real docker CLI, and waits (bounded) for the swarm to converge.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from talks.models import SnippetLine
+
+from . import provider
+from .execute import run_docker
+from .models import Run, Sandbox
+from .policy import Decision, PolicyLimits, check_command
+from .swarm import read_swarm
+
+log = logging.getLogger(__name__)
+CONVERGING = {"service create", "service scale", "service update", "service rollback"}
+
+
+class RunRefused(Exception):
+    """The request as a whole is refused (rate limit, quota); ``status`` is the HTTP status."""
+
+    def __init__(self, message: str, *, status: int = 429) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Visitor:
+    key: str
+    user_id: int | None
+    remote_addr: str | None
+
+
+def limits() -> PolicyLimits:
+    return PolicyLimits(max_replicas=settings.RUNNER_MAX_REPLICAS)
+
+
+def owner_label(visitor_key: str) -> str:
+    return f"v-{visitor_key[:16]}"
+
+
+def decide(line: str, visitor_key: str) -> Decision:
+    return check_command(line, owner=owner_label(visitor_key), limits=limits())
+
+
+def _check_rate(visitor: Visitor, wanted: int) -> None:
+    """Per-visitor limits, counted in the database so every process sees the same numbers."""
+    since = timezone.now() - timedelta(seconds=60)
+    recent = Run.objects.filter(visitor=visitor.key, created_at__gte=since).count()
+    per_minute = settings.RUNNER_RATE_PER_MINUTE
+    if recent + wanted > per_minute:
+        raise RunRefused(
+            f"Too many runs: at most {per_minute} a minute per visitor. Wait a minute and try "
+            "again."
+        )
+    if visitor.remote_addr:
+        from_addr = Run.objects.filter(remote_addr=visitor.remote_addr, created_at__gte=since)
+        if from_addr.count() + wanted > 3 * per_minute:
+            raise RunRefused(
+                "Too many runs from your network address; wait a minute and try again."
+            )
+    in_flight = Run.objects.in_flight().filter(visitor=visitor.key).count()
+    if in_flight + wanted > settings.RUNNER_MAX_IN_FLIGHT:
+        raise RunRefused(
+            f"You already have {in_flight} run{'s' if in_flight != 1 else ''} waiting or "
+            f"running (at most {settings.RUNNER_MAX_IN_FLIGHT} at once); let them finish first."
+        )
+
+
+def request_runs(*, lines: Sequence[SnippetLine], visitor: Visitor) -> list[Run]:
+    """Record one run per line, in order, and queue the allowed ones as one job.
+
+    Raises RunRefused when a limit forbids the whole request; then nothing is written.
+    """
+    from .tasks import execute_runs
+
+    _check_rate(visitor, len(lines))
+    batch = secrets.token_hex(8) if len(lines) > 1 else ""
+    now = timezone.now()
+    runs: list[Run] = []
+    with transaction.atomic():
+        for line in lines:
+            decision = decide(line.command, visitor.key)
+            run = Run(
+                snippet_line=line,
+                batch=batch,
+                visitor=visitor.key,
+                user_id=visitor.user_id,
+                remote_addr=visitor.remote_addr,
+                line=line.command,
+                created_at=now,
+            )
+            if decision.allowed:
+                run.argv = list(decision.argv)
+                run.note = decision.note
+            else:
+                run.status = Run.Status.REFUSED
+                run.reason = decision.reason
+                run.finished_at = now
+            run.save()
+            runs.append(run)
+        queued = [run.pk for run in runs if run.status == Run.Status.QUEUED]
+        if queued:
+            transaction.on_commit(lambda: execute_runs.enqueue(run_ids=queued))
+    return runs
+
+
+def _claim(run: Run) -> bool:
+    """Move a queued run to running; False if someone else took or closed it."""
+    now = timezone.now()
+    claimed = Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
+        status=Run.Status.RUNNING, started_at=now, worker=provider.worker_id()
+    )
+    run.refresh_from_db()
+    return bool(claimed)
+
+
+def _finish(run: Run, status: str, *, reason: str = "", **fields) -> None:
+    run.status = status
+    run.reason = reason or run.reason
+    run.finished_at = timezone.now()
+    for name, value in fields.items():
+        setattr(run, name, value)
+    run.save()
+
+
+def execute_run(run: Run) -> bool:
+    """Carry out one claimed-or-queued run; True when it succeeded."""
+    if not _claim(run):
+        return run.status == Run.Status.SUCCEEDED
+    decision = decide(run.line, run.visitor)
+    if not decision.allowed or list(decision.argv) != list(run.argv):
+        # The policy changed between queueing and running: the stricter answer wins.
+        _finish(run, Run.Status.REFUSED, reason=decision.reason or "The policy changed; not run.")
+        return False
+    try:
+        sandbox = provider.sandbox_for(run.visitor)
+    except provider.EngineUnavailable as exc:
+        _finish(run, Run.Status.ENGINE_UNAVAILABLE, reason=str(exc))
+        return False
+    run.sandbox = sandbox
+    run.engine_version = sandbox.engine_version
+    run.save(update_fields=["sandbox", "engine_version"])
+    quota = _quota_problem(decision, sandbox)
+    if quota:
+        _finish(run, Run.Status.REFUSED, reason=quota)
+        return False
+    result = run_docker(
+        run.argv,
+        docker_host=sandbox.docker_host,
+        timeout=settings.RUNNER_TIMEOUT,
+        max_output=settings.RUNNER_MAX_OUTPUT,
+    )
+    run.exit_code = result.exit_code
+    run.stdout, run.stderr, run.truncated = result.stdout, result.stderr, result.truncated
+    if result.timed_out:
+        _finish(
+            run,
+            Run.Status.TIMED_OUT,
+            reason=f"Stopped after {settings.RUNNER_TIMEOUT} s: the command did not finish.",
+        )
+        return False
+    if not result.ok:
+        _finish(run, Run.Status.FAILED, reason=_failure_reason(result.stderr, sandbox))
+        return False
+    run.save(update_fields=["exit_code", "stdout", "stderr", "truncated"])
+    if decision.subcommand in CONVERGING and decision.service_name:
+        _wait_for_convergence(run, sandbox, decision.service_name)
+    _finish(run, Run.Status.SUCCEEDED)
+    Sandbox.objects.filter(pk=sandbox.pk).update(last_used_at=timezone.now())
+    return True
+
+
+def _failure_reason(stderr: str, sandbox: Sandbox) -> str:
+    if "Cannot connect to the Docker daemon" in stderr or "connection refused" in stderr:
+        return "The sandbox's engine stopped answering. Reset your sandbox to get a fresh one."
+    return "The engine refused or failed the command; its own message is below."
+
+
+def _quota_problem(decision: Decision, sandbox: Sandbox) -> str:
+    """Per-sandbox quotas that need the engine's state: services count."""
+    if not decision.creates_service or sandbox.shared:
+        return ""
+    try:
+        services = read_swarm(sandbox.docker_host).services
+    except Exception:
+        return ""  # the command itself will report an unreachable engine
+    if len(services) >= settings.RUNNER_MAX_SERVICES:
+        return (
+            f"Your sandbox already has {len(services)} services, the most it may have. Remove "
+            "one with `docker service rm NAME` or reset your sandbox."
+        )
+    return ""
+
+
+def _convergence_text(picture, service_name: str) -> tuple[str, bool]:
+    service = next((s for s in picture.services if s.name == service_name), None)
+    if service is None:
+        return f"Service {service_name} no longer exists.", True
+    done, total = picture.update_progress(service_name)
+    running = len(picture.running_tasks(service_name))
+    state = service.update_state
+    updating = state in {"updating", "rollback_started"}
+    text = f"{service_name}: {running}/{total} tasks running; {done}/{total} on {service.image}"
+    if state:
+        text += f"; update {state.replace('_', ' ')}"
+        if service.update_message and updating:
+            text += f" ({service.update_message})"
+    converged = done == total and running == total and not updating
+    if state == "paused":
+        converged = True
+        text += ". The update paused: see `docker service ps` for the failing task"
+    return text + ".", converged
+
+
+def _wait_for_convergence(run: Run, sandbox: Sandbox, service_name: str) -> None:
+    """Poll the swarm until the service has converged or the bound passes; keep progress."""
+    deadline = time.monotonic() + settings.RUNNER_CONVERGE_SECONDS
+    text = ""
+    while True:
+        try:
+            picture = read_swarm(sandbox.docker_host)
+        except Exception as exc:
+            run.converged = f"Could not read the swarm's state: {exc.__class__.__name__}."
+            run.save(update_fields=["converged"])
+            return
+        text, converged = _convergence_text(picture, service_name)
+        if text != run.converged:
+            run.converged = text
+            run.save(update_fields=["converged"])
+        if converged:
+            run.converged = "Converged. " + text
+            run.save(update_fields=["converged"])
+            return
+        if time.monotonic() > deadline:
+            run.converged = (
+                f"Still converging after {settings.RUNNER_CONVERGE_SECONDS} s. {text} "
+                "Run `docker service ps` to follow it."
+            )
+            run.save(update_fields=["converged"])
+            return
+        time.sleep(0.5)
+
+
+def execute_runs(run_ids: Sequence[int]) -> None:
+    """Run a batch in order; after a line fails, the rest are skipped (like a notebook)."""
+    runs = {run.pk: run for run in Run.objects.filter(pk__in=run_ids)}
+    failed = False
+    for pk in run_ids:
+        run = runs.get(pk)
+        if run is None:
+            continue
+        if failed:
+            Run.objects.filter(pk=pk, status=Run.Status.QUEUED).update(
+                status=Run.Status.SKIPPED,
+                reason="Skipped: an earlier line of this block did not succeed.",
+                finished_at=timezone.now(),
+            )
+            continue
+        try:
+            ok = execute_run(run)
+        except Exception as exc:
+            log.exception("run %s failed unexpectedly", pk)
+            _finish(run, Run.Status.ERROR, reason=f"The runner failed: {exc.__class__.__name__}.")
+            ok = False
+        failed = failed or not ok
+
+
+def recover_stuck_runs(*, only_dead_workers: bool = True) -> int:
+    """Close runs left queued or running by a worker that died; returns how many."""
+    closed = 0
+    host = provider.worker_id().rsplit(":", 1)[0]
+    stale = timezone.now() - timedelta(
+        seconds=settings.RUNNER_TIMEOUT + settings.RUNNER_CONVERGE_SECONDS + 120
+    )
+    for run in Run.objects.filter(status=Run.Status.RUNNING):
+        worker_host, _, pid = run.worker.rpartition(":")
+        dead = worker_host == host and pid.isdigit() and not _pid_alive(int(pid))
+        if dead or run.started_at is None or run.started_at < stale:
+            closed += Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
+                status=Run.Status.ERROR,
+                reason="The worker stopped while this run was in flight, so its result is "
+                "unknown. Run it again.",
+                finished_at=timezone.now(),
+            )
+            if run.batch:
+                Run.objects.filter(batch=run.batch, status=Run.Status.QUEUED).update(
+                    status=Run.Status.SKIPPED,
+                    reason="Skipped: an earlier line of this block did not finish.",
+                    finished_at=timezone.now(),
+                )
+    for run in Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=stale):
+        closed += Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
+            status=Run.Status.ERROR,
+            reason="No worker picked this run up in time. Run it again.",
+            finished_at=timezone.now(),
+        )
+    return closed
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie or an unrelated process reusing the pid: check it is a Django worker.
+    try:
+        cmdline = open(f"/proc/{pid}/cmdline", "rb").read()  # noqa: SIM115
+    except OSError:
+        return False
+    return b"manage.py" in cmdline or b"pytest" in cmdline

@@ -1,0 +1,21 @@
+"""Background work, queued on django-tasks' database backend and run by `manage.py db_worker`."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from . import provider, runs
+
+
+@task()
+def execute_runs(run_ids: list[int]) -> None:
+    """Execute queued runs in order (one line, or a whole block)."""
+    runs.execute_runs(run_ids)
+    provider.fill_pool()
+
+
+@task()
+def reset_sandbox(visitor: str) -> None:
+    """Tear down a visitor's sandbox; the next run gets a fresh one (from the pool if warm)."""
+    provider.reset(visitor)
+    provider.fill_pool()

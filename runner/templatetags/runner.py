@@ -1,0 +1,62 @@
+"""The runner's part of a notes page: last outputs and whether Run can be offered.
+
+Talks templates call ``{% runner_page talks as runner %}`` once per page; it attaches
+``line.last_run`` to every snippet line on the page in one query, so the page's query count
+does not grow with the number of lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import template
+from django.conf import settings
+
+from runner.models import Run, RunnerStatus
+from runner.views import may_run
+
+register = template.Library()
+
+
+@dataclass(frozen=True)
+class RunnerPage:
+    enabled: bool
+    explanation: str
+    mode: str
+
+
+def _explanation(status: RunnerStatus | None) -> str:
+    if settings.RUNNER_MODE == "off":
+        return "Running is switched off on this site (RUNNER_MODE=off)."
+    if status is None or not status.is_fresh():
+        return (
+            "No runner worker is running, so commands cannot run right now. Start one with "
+            "`make run`, or `python manage.py run_worker` (as root, for private sandboxes)."
+        )
+    return status.explanation
+
+
+@register.simple_tag(takes_context=True)
+def runner_page(context, talks) -> RunnerPage:
+    lines = [
+        line for talk in talks for snippet in talk.all_snippets for line in snippet.lines.all()
+    ]
+    last = Run.objects.last_per_line([line.pk for line in lines]) if lines else {}
+    for line in lines:
+        line.last_run = last.get(line.pk)
+    if not lines:
+        return RunnerPage(enabled=False, explanation="", mode=settings.RUNNER_MODE)
+    status = RunnerStatus.current()
+    available = bool(status and status.available and status.is_fresh())
+    request = context["request"]
+    if available and not may_run(request):
+        return RunnerPage(
+            enabled=False,
+            explanation="Log in with an account that may run commands to run them here.",
+            mode=settings.RUNNER_MODE,
+        )
+    return RunnerPage(
+        enabled=available,
+        explanation="" if available else _explanation(status),
+        mode=settings.RUNNER_MODE,
+    )

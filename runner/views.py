@@ -1,0 +1,169 @@
+"""Run buttons, polled run cells, run history, and the visitor's sandbox controls."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from talks.models import Snippet, SnippetLine
+
+from .models import Run, Sandbox
+from .runs import RunRefused, Visitor, request_runs
+from .tasks import reset_sandbox
+
+VISITOR_SESSION_KEY = "runner_visitor"
+
+
+def visitor_key(request: HttpRequest, *, create: bool = False) -> str:
+    """The visitor's private key (their sandbox's owner), kept in the session."""
+    key = request.session.get(VISITOR_SESSION_KEY, "")
+    if not key and create:
+        key = secrets.token_hex(12)
+        request.session[VISITOR_SESSION_KEY] = key
+    return key
+
+
+def may_run(request: HttpRequest) -> bool:
+    return settings.RUNNER_ANONYMOUS or request.user.has_perm("runner.execute_run")
+
+
+def _visitor(request: HttpRequest) -> Visitor:
+    return Visitor(
+        key=visitor_key(request, create=True),
+        user_id=request.user.pk if request.user.is_authenticated else None,
+        remote_addr=request.META.get("REMOTE_ADDR"),
+    )
+
+
+def _forbidden(request: HttpRequest) -> HttpResponse | None:
+    if may_run(request):
+        return None
+    if not request.user.is_authenticated:
+        if request.htmx:
+            return _message(request, "Log in to run commands.", status=403)
+        return redirect_to_login(_referer(request))
+    return _message(
+        request, "Your account may not run commands; ask an editor for access.", status=403
+    )
+
+
+def _message(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
+    template = "runner/message.html#message" if request.htmx else "runner/message.html"
+    return render(request, template, {"message": message}, status=status)
+
+
+def _referer(request: HttpRequest) -> str:
+    """Where the visitor came from, if it is on this site; else the home page."""
+    url = request.META.get("HTTP_REFERER", "")
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return "/"
+
+
+def _back_to(line: SnippetLine) -> str:
+    talk = line.snippet.talk
+    return f"{talk.day.get_absolute_url()}#{line.anchor}"
+
+
+@require_POST
+def run_line(request: HttpRequest, line_id: int) -> HttpResponse:
+    line = get_object_or_404(
+        SnippetLine.objects.select_related("snippet__talk__day__conference"), pk=line_id
+    )
+    if denied := _forbidden(request):
+        return denied
+    try:
+        runs = request_runs(lines=[line], visitor=_visitor(request))
+    except RunRefused as exc:
+        return _message(request, exc.message, status=exc.status)
+    if not request.htmx:
+        return HttpResponseRedirect(_back_to(line))
+    return render(request, "runner/run.html#run-cell", {"run": runs[0], "line": line})
+
+
+@require_POST
+def run_snippet(request: HttpRequest, snippet_id: int) -> HttpResponse:
+    snippet = get_object_or_404(
+        Snippet.objects.select_related("talk__day__conference"), pk=snippet_id
+    )
+    lines = list(snippet.lines.all())
+    if denied := _forbidden(request):
+        return denied
+    if not lines:
+        return _message(request, "This block has no command lines to run.", status=400)
+    try:
+        runs = request_runs(lines=lines, visitor=_visitor(request))
+    except RunRefused as exc:
+        return _message(request, exc.message, status=exc.status)
+    if not request.htmx:
+        for line in lines:
+            line.snippet = snippet
+        return HttpResponseRedirect(_back_to(lines[0]))
+    for run, line in zip(runs, lines, strict=True):
+        run.snippet_line = line
+    return render(request, "runner/run_all.html", {"runs": runs, "snippet": snippet})
+
+
+@require_GET
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    """A run's cell: polled by htmx while in flight (286 ends polling), or a page of its own."""
+    run = get_object_or_404(
+        Run.objects.select_related("snippet_line__snippet__talk__day__conference", "sandbox"),
+        pk=run_id,
+    )
+    if request.htmx:
+        response = render(request, "runner/run.html#run-cell", {"run": run})
+        if run.finished:
+            response.status_code = HttpResponseStopPolling.status_code
+        return response
+    return render(request, "runner/run.html", {"run": run})
+
+
+@require_GET
+def snippet_history(request: HttpRequest, snippet_id: int) -> HttpResponse:
+    snippet = get_object_or_404(
+        Snippet.objects.select_related("talk__day__conference").prefetch_related("lines"),
+        pk=snippet_id,
+    )
+    runs = (
+        Run.objects.filter(snippet_line__snippet=snippet)
+        .select_related("user", "snippet_line")
+        .order_by("-created_at", "-id")
+    )
+    page = Paginator(runs, 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "runner/history.html",
+        {"snippet": snippet, "page": page, "day": snippet.talk.day},
+    )
+
+
+@require_POST
+def sandbox_reset(request: HttpRequest) -> HttpResponse:
+    if denied := _forbidden(request):
+        return denied
+    key = visitor_key(request)
+    had = (
+        key
+        and Sandbox.objects.filter(
+            visitor=key, status__in=[Sandbox.Status.STARTING, Sandbox.Status.READY]
+        ).exists()
+    )
+    if had:
+        reset_sandbox.enqueue(visitor=key)
+        message = "Your sandbox is being removed; your next run starts in a fresh one."
+    else:
+        message = "You have no sandbox yet; your first run starts one."
+    if request.htmx:
+        return _message(request, message, status=200)
+    return HttpResponseRedirect(_referer(request))
