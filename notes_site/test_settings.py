@@ -12,3 +12,7 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+RUNNER_ANONYMOUS = True
+RUNNER_POOL_SIZE = 0
+RUNNER_BASE_DIR = Path(os.environ.get("RUNNER_BASE_DIR", "/tmp/confnotes-test-sandboxes"))  # noqa: F405,S108
+RUNNER_IMAGES_DIR = Path(os.environ.get("RUNNER_IMAGES_DIR", "/tmp/confnotes-test-images"))  # noqa: F405,S108

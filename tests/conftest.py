@@ -3,12 +3,43 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from shutil import which
 
 import pytest
 
 from talks.demo import DOCKERCON_2016_DAY_1
 from talks.documents import save_day
 from tests.factories import make_big_day
+
+
+def _engine_missing() -> str:
+    if os.geteuid() != 0:
+        return "the Docker engine tests need root (they create network namespaces)"
+    tools = ("dockerd", "containerd", "docker", "nsenter", "ip")
+    missing = [tool for tool in tools if not which(tool)]
+    if missing:
+        return "missing programs: " + ", ".join(missing) + " (apt-get install docker.io iproute2)"
+    return ""
+
+
+def _browser_missing() -> str:
+    if not Path("/usr/bin/chromium").exists():
+        return "Chromium is not installed (apt-get install chromium)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "Playwright is not installed (pip install -r requirements-dev.txt)"
+    return ""
+
+
+def pytest_runtest_setup(item):
+    """Engine and browser tests run wherever they can; in CI a missing part is a failure."""
+    for marker, check in (("engine", _engine_missing), ("browser", _browser_missing)):
+        if item.get_closest_marker(marker) and (problem := check()):
+            if in_ci():
+                pytest.fail(f"CI must run the {marker} tests, but {problem}.", pytrace=False)
+            pytest.skip(problem)
 
 
 @pytest.fixture

@@ -1,0 +1,242 @@
+"""Run buttons, refusals, limits, polling and history, through the web endpoints.
+
+These need no engine: refused lines and unavailable engines never reach one. The real engine
+journeys are in tests/integration/test_runner_journey.py.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.test import Client
+from django.utils import timezone
+
+from runner.models import Run, RunnerStatus, Sandbox
+from runner.runs import recover_stuck_runs
+from talks.models import Snippet, SnippetLine
+
+pytestmark = pytest.mark.django_db
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def line(demo_day):
+    return SnippetLine.objects.get(command="docker service ls")
+
+
+@pytest.fixture
+def bad_line(demo_day):
+    snippet = Snippet.objects.get()
+    return SnippetLine.objects.create(snippet=snippet, position=9, command="docker run -it alpine")
+
+
+@pytest.fixture
+def runner_up(db):
+    return RunnerStatus.objects.create(
+        pk=1, available=True, explanation="Sandboxes available.", checked_at=timezone.now()
+    )
+
+
+def test_it_refuses_a_disallowed_line_with_its_reason_and_records_it(client, bad_line):
+    response = client.post(f"/run/line/{bad_line.pk}/", **HX)
+    assert response.status_code == 200
+    run = Run.objects.get()
+    assert run.status == Run.Status.REFUSED
+    assert run.argv == []
+    assert "`docker run` is not allowed here" in run.reason
+    assert "`docker run` is not allowed here" in response.content.decode()
+    assert run.finished_at is not None and run.visitor
+
+
+def test_it_runs_nothing_when_the_engine_is_off(
+    client, line, settings, django_capture_on_commit_callbacks
+):
+    settings.RUNNER_MODE = "off"
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/run/line/{line.pk}/", **HX)
+    assert response.status_code == 200
+    run = Run.objects.get()
+    assert run.status == Run.Status.ENGINE_UNAVAILABLE
+    assert run.reason == "Running is switched off on this site (RUNNER_MODE=off)."
+    assert run.argv == ["docker", "service", "ls"]
+
+
+def test_it_needs_the_csrf_token(line):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(f"/run/line/{line.pk}/", **HX)
+    assert response.status_code == 403
+    assert not Run.objects.exists()
+
+
+def test_it_only_accepts_post(client, line):
+    assert client.get(f"/run/line/{line.pk}/").status_code == 405
+
+
+def test_it_404s_for_an_unknown_line(client, demo_day):
+    assert client.post("/run/line/999999/", **HX).status_code == 404
+
+
+def test_it_rate_limits_each_visitor_with_429(client, line, settings):
+    settings.RUNNER_RATE_PER_MINUTE = 2
+    settings.RUNNER_MODE = "off"
+    for _ in range(2):
+        assert client.post(f"/run/line/{line.pk}/", **HX).status_code == 200
+    response = client.post(f"/run/line/{line.pk}/", **HX)
+    assert response.status_code == 429
+    assert "Too many runs: at most 2 a minute per visitor." in response.content.decode()
+    assert Run.objects.count() == 2
+    other = Client()
+    assert other.post(f"/run/line/{line.pk}/", **HX).status_code == 200
+
+
+def test_it_limits_runs_in_flight(client, line, settings):
+    settings.RUNNER_MAX_IN_FLIGHT = 1
+    client.post(f"/run/line/{line.pk}/", **HX)  # stays queued: nothing executes on_commit here
+    response = client.post(f"/run/line/{line.pk}/", **HX)
+    assert response.status_code == 429
+    assert "You already have 1 run waiting or running" in response.content.decode()
+
+
+def test_it_asks_anonymous_visitors_to_log_in_when_anonymous_running_is_off(
+    client, line, settings, plain_user
+):
+    settings.RUNNER_ANONYMOUS = False
+    response = client.post(f"/run/line/{line.pk}/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]
+    response = client.post(f"/run/line/{line.pk}/", **HX)
+    assert response.status_code == 403
+    assert "Log in to run commands." in response.content.decode()
+    client.force_login(plain_user)
+    response = client.post(f"/run/line/{line.pk}/", **HX)
+    assert response.status_code == 403
+    assert "Your account may not run commands" in response.content.decode()
+    plain_user.user_permissions.add(Permission.objects.get(codename="execute_run"))
+    client.force_login(plain_user)
+    assert client.post(f"/run/line/{line.pk}/", **HX).status_code == 200
+    assert Run.objects.get().user == plain_user
+
+
+def test_it_redirects_back_to_the_line_without_javascript(client, line):
+    response = client.post(f"/run/line/{line.pk}/")
+    assert response.status_code == 302
+    assert response["Location"] == f"/c/dockercon-2016/day-1/#line-{line.pk}"
+
+
+def test_it_polls_a_run_until_it_finishes(client, line):
+    client.post(f"/run/line/{line.pk}/", **HX)
+    run = Run.objects.get()
+    response = client.get(f"/runs/{run.pk}/", **HX)
+    assert response.status_code == 200
+    assert 'hx-trigger="every 1s"' in response.content.decode()
+    assert "Waiting for the runner" in response.content.decode()
+    Run.objects.filter(pk=run.pk).update(
+        status=Run.Status.SUCCEEDED,
+        exit_code=0,
+        stdout="ID NAME <b>x</b>",
+        engine_version="20.10.24",
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+    )
+    response = client.get(f"/runs/{run.pk}/", **HX)
+    assert response.status_code == 286
+    html = response.content.decode()
+    assert "hx-trigger" not in html
+    assert "exit code 0" in html and "Docker Engine 20.10.24" in html
+    assert "ID NAME &lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_it_shows_a_run_page_without_htmx(client, line):
+    client.post(f"/run/line/{line.pk}/", **HX)
+    response = client.get(f"/runs/{Run.objects.get().pk}/")
+    assert response.status_code == 200
+    assert "<h1>Run #" in response.content.decode()
+
+
+def test_it_runs_a_whole_block_in_order_with_out_of_band_cells(client, demo_day, settings):
+    snippet = Snippet.objects.get()
+    response = client.post(f"/run/snippet/{snippet.pk}/", **HX)
+    assert response.status_code == 200
+    runs = list(Run.objects.order_by("pk"))
+    assert [r.line for r in runs] == list(snippet.lines.values_list("command", flat=True))
+    assert len({r.batch for r in runs}) == 1 and runs[0].batch
+    html = response.content.decode()
+    for run in runs:
+        assert f'id="line-{run.snippet_line_id}-output" hx-swap-oob="innerHTML"' in html
+
+
+def test_it_shows_the_last_output_to_every_reader(client, line, runner_up):
+    Run.objects.create(
+        snippet_line=line,
+        visitor="someone",
+        line=line.command,
+        argv=["docker", "service", "ls"],
+        status=Run.Status.SUCCEEDED,
+        exit_code=0,
+        stdout="ID   NAME   MODE   REPLICAS",
+        engine_version="20.10.24",
+        started_at=timezone.now() - timedelta(seconds=1),
+        finished_at=timezone.now(),
+    )
+    html = Client().get("/c/dockercon-2016/day-1/").content.decode()
+    assert "ID   NAME   MODE   REPLICAS" in html
+    assert "Docker Engine 20.10.24" in html
+    assert f'hx-post="/run/line/{line.pk}/"' in html
+
+
+def test_it_explains_how_to_enable_running_when_no_worker_runs(client, line):
+    html = client.get("/c/dockercon-2016/day-1/").content.decode()
+    assert "No runner worker is running" in html
+    assert "/run/line/" not in html
+
+
+def test_it_explains_why_the_engine_is_unavailable(client, line):
+    RunnerStatus.objects.create(
+        available=False, explanation="Sandboxes are unavailable: the worker is not root."
+    )
+    html = client.get("/c/dockercon-2016/day-1/").content.decode()
+    assert "Sandboxes are unavailable: the worker is not root." in html
+    assert "/run/line/" not in html
+
+
+def test_it_treats_a_stale_heartbeat_as_no_worker(client, line, runner_up):
+    RunnerStatus.objects.update(checked_at=timezone.now() - timedelta(hours=1))
+    html = client.get("/c/dockercon-2016/day-1/").content.decode()
+    assert "No runner worker is running" in html
+
+
+def test_it_shows_the_run_history_of_a_block(client, line):
+    snippet = line.snippet
+    response = client.get(f"/snippets/{snippet.pk}/history/")
+    assert response.status_code == 200
+    assert "Nobody has run these lines yet." in response.content.decode()
+    Run.objects.create(
+        snippet_line=line, visitor="abcdef123", line=line.command, status=Run.Status.FAILED,
+        exit_code=1, stderr="boom", started_at=timezone.now(), finished_at=timezone.now(),
+    )  # fmt: skip
+    html = client.get(f"/snippets/{snippet.pk}/history/").content.decode()
+    assert "visitor abcdef" in html and "Failed" in html and "boom" in html
+
+
+def test_it_closes_runs_left_running_by_a_dead_worker(line):
+    stuck = Run.objects.create(
+        snippet_line=line, visitor="v", line=line.command, status=Run.Status.RUNNING,
+        worker=f"{__import__('socket').gethostname()}:999999", started_at=timezone.now(),
+        batch="b1",
+    )  # fmt: skip
+    after = Run.objects.create(snippet_line=line, visitor="v", line=line.command, batch="b1")
+    assert recover_stuck_runs() == 1
+    stuck.refresh_from_db()
+    after.refresh_from_db()
+    assert stuck.status == Run.Status.ERROR
+    assert "The worker stopped while this run was in flight" in stuck.reason
+    assert after.status == Run.Status.SKIPPED
+
+
+def test_it_resets_only_with_a_post(client, demo_day):
+    assert client.get("/sandbox/reset/").status_code == 405
+    response = client.post("/sandbox/reset/", **HX)
+    assert response.status_code == 200
+    assert "You have no sandbox yet" in response.content.decode()
+    assert not Sandbox.objects.exists()
