@@ -16,3 +16,8 @@ RUNNER_ANONYMOUS = True
 RUNNER_POOL_SIZE = 0
 RUNNER_BASE_DIR = Path(os.environ.get("RUNNER_BASE_DIR", "/tmp/confnotes-test-sandboxes"))  # noqa: F405,S108
 RUNNER_IMAGES_DIR = Path(os.environ.get("RUNNER_IMAGES_DIR", "/tmp/confnotes-test-images"))  # noqa: F405,S108
+
+# A file, not memory: engine tests start a real worker process that must see the test database.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    _name = f"test-confnotes-{os.getpid()}.sqlite3"  # one per test run: runs may overlap
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / _name)}  # noqa: F405

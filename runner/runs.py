@@ -182,7 +182,10 @@ def execute_run(run: Run) -> bool:
         return False
     run.save(update_fields=["exit_code", "stdout", "stderr", "truncated"])
     if decision.subcommand in CONVERGING and decision.service_name:
-        _wait_for_convergence(run, sandbox, decision.service_name)
+        problem = _wait_for_convergence(run, sandbox, decision.service_name)
+        if problem:
+            _finish(run, Run.Status.FAILED, reason=problem)
+            return False
     _finish(run, Run.Status.SUCCEEDED)
     Sandbox.objects.filter(pk=sandbox.pk).update(last_used_at=timezone.now())
     return True
@@ -230,17 +233,21 @@ def _convergence_text(picture, service_name: str) -> tuple[str, bool]:
     return text + ".", converged
 
 
-def _wait_for_convergence(run: Run, sandbox: Sandbox, service_name: str) -> None:
-    """Poll the swarm until the service has converged or the bound passes; keep progress."""
+def _wait_for_convergence(run: Run, sandbox: Sandbox, service_name: str) -> str:
+    """Poll the swarm until the service has converged or the bound passes; keep progress.
+
+    Returns a problem for people when the engine stopped answering meanwhile, else "".
+    """
     deadline = time.monotonic() + settings.RUNNER_CONVERGE_SECONDS
     text = ""
     while True:
         try:
             picture = read_swarm(sandbox.docker_host)
-        except Exception as exc:
-            run.converged = f"Could not read the swarm's state: {exc.__class__.__name__}."
-            run.save(update_fields=["converged"])
-            return
+        except Exception:
+            return (
+                "The command was accepted, but then the sandbox's engine stopped answering, "
+                "so the swarm never converged. Reset your sandbox to get a fresh one."
+            )
         text, converged = _convergence_text(picture, service_name)
         if text != run.converged:
             run.converged = text
@@ -248,14 +255,14 @@ def _wait_for_convergence(run: Run, sandbox: Sandbox, service_name: str) -> None
         if converged:
             run.converged = "Converged. " + text
             run.save(update_fields=["converged"])
-            return
+            return ""
         if time.monotonic() > deadline:
             run.converged = (
                 f"Still converging after {settings.RUNNER_CONVERGE_SECONDS} s. {text} "
                 "Run `docker service ps` to follow it."
             )
             run.save(update_fields=["converged"])
-            return
+            return ""
         time.sleep(0.5)
 
 
