@@ -240,3 +240,17 @@ def test_it_resets_only_with_a_post(client, demo_day):
     assert response.status_code == 200
     assert "You have no sandbox yet" in response.content.decode()
     assert not Sandbox.objects.exists()
+
+
+def test_it_shows_the_audit_trail_to_staff_read_only(staff_client, line):
+    Run.objects.create(snippet_line=line, visitor="v1", line=line.command, remote_addr="127.0.0.1")
+    response = staff_client.get("/admin/runner/run/")
+    assert response.status_code == 200
+    assert "docker service ls" in response.content.decode()
+    run = Run.objects.get()
+    assert (
+        staff_client.post(f"/admin/runner/run/{run.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
+    assert Run.objects.filter(pk=run.pk).exists()
+    assert staff_client.get("/admin/runner/run/add/").status_code == 403
+    assert staff_client.get("/admin/admin/logentry/").status_code == 200
