@@ -8,6 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from .followups import FollowUpStatusFilter
 from .markdown import render_markdown
 from .models import Conference, Day, Highlight, Snippet, SnippetLine, Tag, Talk
 
@@ -116,7 +117,7 @@ class TalkAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
 @admin.register(Highlight)
 class HighlightAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
     list_display = ["__str__", "talk", "style", "kind", "position", "resolved_at"]
-    list_filter = ["kind", "style", "talk__day", "tags"]
+    list_filter = [FollowUpStatusFilter, "kind", "style", "talk__day", "tags"]
     search_fields = ["text", "resolution"]
     list_select_related = ["talk"]
     raw_id_fields = ["talk", "parent"]

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class TalksConfig(AppConfig):
     name = "talks"
     verbose_name = "Notes"
+
+    def ready(self) -> None:
+        from . import signals
+
+        signals.connect()  # keeps the search index in step with the notes

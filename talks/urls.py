@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_search
 
 app_name = "talks"
 
@@ -8,6 +8,14 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("tags/", views.tag_list, name="tag_list"),
     path("tags/<slug:slug>/", views.tag, name="tag"),
+    path("search/", views_search.search, name="search"),
+    path("follow-ups/", views_search.follow_ups, name="follow_ups"),
+    path("follow-ups/<slug:slug>/", views_search.follow_ups, name="conference_follow_ups"),
+    path(
+        "follow-ups/<int:pk>/resolve/",
+        views_search.resolve_follow_up,
+        name="resolve_follow_up",
+    ),
     path("c/<slug:slug>/", views.conference, name="conference"),
     path("c/<slug:conference_slug>/<slug:day_slug>/", views.day, name="day"),
     path(
