@@ -28,6 +28,9 @@ class Sandbox(models.Model):
     engine_version = models.CharField(max_length=40, blank=True)
     nodes = models.PositiveSmallIntegerField(default=1)
     error = models.TextField(blank=True)
+    picture = models.JSONField(
+        null=True, blank=True, help_text="The swarm as the worker last read it (runner.picture)."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     ready_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(default=timezone.now)
@@ -109,6 +112,13 @@ class Run(models.Model):
     stderr = models.TextField(blank=True)
     truncated = models.BooleanField(default=False)
     converged = models.TextField(blank=True, help_text="What the swarm looked like afterwards.")
+    progress = models.JSONField(
+        null=True, blank=True, help_text="How far the swarm converged (runner.picture.Progress)."
+    )
+    snapshot_before = models.JSONField(
+        null=True, blank=True, help_text="The swarm picture before a command that changes it."
+    )
+    snapshot = models.JSONField(null=True, blank=True, help_text="The swarm picture afterwards.")
     engine_version = models.CharField(max_length=40, blank=True)
     worker = models.CharField(max_length=100, blank=True, help_text="host:pid of the worker.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -134,6 +144,11 @@ class Run(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
+
+    @property
+    def is_sandbox_action(self) -> bool:
+        """A sandbox action ("(stop node worker1)"), not a line of the notes."""
+        return self.snippet_line_id is None and not self.argv and self.line.startswith("(")
 
     @property
     def command_executed(self) -> str:

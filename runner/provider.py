@@ -6,12 +6,15 @@ Sandbox and RunnerStatus rows it writes.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import secrets
+import shutil
 import socket
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -24,6 +27,10 @@ from .models import RunnerStatus, Sandbox
 
 log = logging.getLogger(__name__)
 STARTING_TIMEOUT = 120  # a sandbox "starting" for longer than this was abandoned by a dead worker
+# Disk a new sandbox needs (measured: about 125 MB, nearly all of it swarm's raft log, which
+# preallocates 64 MB segments), and what a command that changes a swarm needs (task layers, logs).
+SANDBOX_DISK_BYTES = 160 * 1024 * 1024
+RUN_DISK_BYTES = 32 * 1024 * 1024
 
 
 class EngineUnavailable(Exception):
@@ -106,6 +113,7 @@ def _live() -> Q:
 def _start(row: Sandbox) -> Sandbox:
     """Start the engine for a row in STARTING; mark it READY or FAILED."""
     try:
+        _check_disk()  # fail before anything is written, not half-way through
         engine = engines.start_sandbox(
             base_dir=settings.RUNNER_BASE_DIR,
             name=row.name,
@@ -121,6 +129,12 @@ def _start(row: Sandbox) -> Sandbox:
         row.error = str(exc)[:2000]
         row.removed_at = timezone.now()
         row.save(update_fields=["status", "error", "removed_at"])
+        if _disk_full(exc):
+            raise EngineUnavailable(
+                "Your sandbox could not be started: the disk that holds the sandboxes is full, "
+                "so nothing was run. Try again later; the site's operator can see this in the "
+                "admin."
+            ) from exc
         raise EngineUnavailable(
             "Your sandbox could not be started: the engine did not come up. Try again in a "
             "minute; if it keeps failing, the site's operator can see why in the admin."
@@ -131,6 +145,41 @@ def _start(row: Sandbox) -> Sandbox:
     row.last_used_at = now
     row.save(update_fields=["status", "ready_at", "last_used_at", "docker_host", "engine_version"])
     return row
+
+
+def free_disk() -> int:
+    """Bytes free on the filesystem that holds the sandboxes."""
+    path = Path(settings.RUNNER_BASE_DIR)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return shutil.disk_usage(path).free
+
+
+def disk_full(*, needed: int = RUN_DISK_BYTES) -> bool:
+    """Too little disk left under RUNNER_BASE_DIR for `needed` more bytes?"""
+    return settings.RUNNER_MODE == "sandbox" and free_disk() < needed
+
+
+def _check_disk() -> None:
+    free = free_disk()
+    if free < SANDBOX_DISK_BYTES:
+        raise OSError(
+            errno.ENOSPC,
+            f"No space left on device for a new sandbox: {free // 2**20} MiB free under "
+            f"{settings.RUNNER_BASE_DIR}, a sandbox needs about {SANDBOX_DISK_BYTES // 2**20} MiB",
+        )
+
+
+def _disk_full(exc: BaseException) -> bool:
+    """Did starting fail for want of disk space (ours, or dockerd's as it reports it)?"""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno == errno.ENOSPC:
+            return True
+        if "no space left on device" in str(seen).lower():
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _shared_sandbox() -> Sandbox:
@@ -160,6 +209,11 @@ def sandbox_for(visitor: str, *, nodes: int | None = None, wait: float = 60) -> 
     if settings.RUNNER_MODE == "shared":
         return _shared_sandbox()
     wanted_nodes = nodes or settings.RUNNER_NODES
+    if not 1 <= wanted_nodes <= settings.RUNNER_MAX_NODES:
+        raise EngineUnavailable(
+            f"A sandbox has between 1 and {settings.RUNNER_MAX_NODES} nodes here, "
+            f"not {wanted_nodes}."
+        )
     deadline = time.monotonic() + wait
     while True:
         mine = Sandbox.objects.filter(_live(), visitor=visitor).first()
@@ -181,6 +235,16 @@ def sandbox_for(visitor: str, *, nodes: int | None = None, wait: float = 60) -> 
         if row is None:
             continue  # lost a race with another worker for this visitor
         return _start(row)
+
+
+def stop_worker(row: Sandbox, index: int) -> None:
+    """Kill a worker node of a visitor's sandbox outright, as a failed machine would stop."""
+    engines.stop_node(engines.load_sandbox(row.name, base_dir=settings.RUNNER_BASE_DIR), index)
+
+
+def start_worker(row: Sandbox, index: int) -> None:
+    """Restart a stopped worker node; it rejoins the swarm from its saved state."""
+    engines.start_node(engines.load_sandbox(row.name, base_dir=settings.RUNNER_BASE_DIR), index)
 
 
 def _claim_from_pool(visitor: str, nodes: int) -> Sandbox | None:

@@ -12,24 +12,38 @@ import logging
 import os
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from talks.models import SnippetLine
 
-from . import provider
+from . import provider, snapshots
 from .execute import run_docker
 from .models import Run, Sandbox
+from .picture import settled, summary
 from .policy import Decision, PolicyLimits, check_command
 from .swarm import read_swarm
 
 log = logging.getLogger(__name__)
 CONVERGING = {"service create", "service scale", "service update", "service rollback"}
+# Commands after which the swarm moves tasks on its own: wait for it to settle, then snapshot.
+SETTLING = {"node update", "service rm"}
+SETTLE_SECONDS = 30
+DISK_FULL = (
+    "The disk that holds the sandboxes is full, so this command was not run (it would hang "
+    "waiting for space). Commands that only read, such as `docker service ls`, still work; try "
+    "again later."
+)
+# Commands that only read the swarm (no "before" snapshot is kept for them).
+READ_ONLY = frozenset(
+    {"service ls", "service ps", "service inspect", "service logs"}
+    | {"node ls", "node ps", "node inspect"}
+)
 
 
 class RunRefused(Exception):
@@ -132,13 +146,40 @@ def _claim(run: Run) -> bool:
     return bool(claimed)
 
 
+# A run's final status and output must survive a database that is busy past its own timeout
+# (SQLite) or briefly unreachable (PostgreSQL restarting): keep trying this long.
+SAVE_RETRY_SECONDS = 60.0
+
+
+def _retrying(write: Callable[[], object]) -> None:
+    """Do a database write, retrying on OperationalError (outside transactions) for a while."""
+    deadline = time.monotonic() + SAVE_RETRY_SECONDS
+    delay = 0.1
+    while True:
+        try:
+            write()
+            return
+        except OperationalError as exc:
+            if connection.in_atomic_block or time.monotonic() + delay > deadline:
+                raise
+            log.warning("database unavailable (%s); retrying in %.1f s", exc, delay)
+            connection.close()  # a broken connection is replaced by the next query
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+
 def _finish(run: Run, status: str, *, reason: str = "", **fields) -> None:
+    if run.exit_code is not None and run.sandbox is not None and run.snapshot is None:
+        try:
+            run.snapshot = snapshots.record(run.sandbox)  # the "after" of the swarm picture
+        except DatabaseError:
+            log.warning("run %s: its after-picture was not stored", run.pk, exc_info=True)
     run.status = status
     run.reason = reason or run.reason
     run.finished_at = timezone.now()
     for name, value in fields.items():
         setattr(run, name, value)
-    run.save()
+    _retrying(run.save)
 
 
 def execute_run(run: Run) -> bool:
@@ -162,6 +203,12 @@ def execute_run(run: Run) -> bool:
     if quota:
         _finish(run, Run.Status.REFUSED, reason=quota)
         return False
+    if decision.subcommand not in READ_ONLY and provider.disk_full():
+        _finish(run, Run.Status.ENGINE_UNAVAILABLE, reason=DISK_FULL)
+        return False
+    if decision.subcommand not in READ_ONLY:
+        run.snapshot_before = snapshots.record(sandbox)
+        run.save(update_fields=["snapshot_before"])
     result = run_docker(
         run.argv,
         docker_host=sandbox.docker_host,
@@ -180,14 +227,16 @@ def execute_run(run: Run) -> bool:
     if not result.ok:
         _finish(run, Run.Status.FAILED, reason=_failure_reason(result.stderr, sandbox))
         return False
-    run.save(update_fields=["exit_code", "stdout", "stderr", "truncated"])
+    _retrying(lambda: run.save(update_fields=["exit_code", "stdout", "stderr", "truncated"]))
     if decision.subcommand in CONVERGING and decision.service_name:
         problem = _wait_for_convergence(run, sandbox, decision.service_name)
         if problem:
             _finish(run, Run.Status.FAILED, reason=problem)
             return False
+    elif decision.subcommand in SETTLING:
+        _wait_until_settled(run, sandbox)
     _finish(run, Run.Status.SUCCEEDED)
-    Sandbox.objects.filter(pk=sandbox.pk).update(last_used_at=timezone.now())
+    _retrying(lambda: Sandbox.objects.filter(pk=sandbox.pk).update(last_used_at=timezone.now()))
     return True
 
 
@@ -240,6 +289,9 @@ def _wait_for_convergence(run: Run, sandbox: Sandbox, service_name: str) -> str:
     """
     deadline = time.monotonic() + settings.RUNNER_CONVERGE_SECONDS
     text = ""
+    track = snapshots.Tracker(
+        run, sandbox, service=service_name, kind=snapshots.kind_of(list(run.argv))
+    )
     while True:
         try:
             picture = read_swarm(sandbox.docker_host)
@@ -248,6 +300,7 @@ def _wait_for_convergence(run: Run, sandbox: Sandbox, service_name: str) -> str:
                 "The command was accepted, but then the sandbox's engine stopped answering, "
                 "so the swarm never converged. Reset your sandbox to get a fresh one."
             )
+        track(picture)
         text, converged = _convergence_text(picture, service_name)
         if text != run.converged:
             run.converged = text
@@ -264,6 +317,23 @@ def _wait_for_convergence(run: Run, sandbox: Sandbox, service_name: str) -> str:
             run.save(update_fields=["converged"])
             return ""
         time.sleep(0.5)
+
+
+def _wait_until_settled(run: Run, sandbox: Sandbox) -> None:
+    """After a command that makes the swarm move tasks (drain, rm): follow it to rest."""
+    started = time.monotonic()
+    # Shorter than convergence: another service that never settles must not hold the worker.
+    bound = min(SETTLE_SECONDS, settings.RUNNER_CONVERGE_SECONDS)
+    track = snapshots.Tracker(run, sandbox, service="", kind="converge")
+    picture = snapshots.wait(sandbox, done=settled, seconds=bound, on_read=track)
+    if picture is None:
+        return  # the after-snapshot will be missing; the command's own output stands
+    text = summary(track.sandbox.picture)
+    if settled(picture):
+        run.converged = f"Settled after {time.monotonic() - started:.1f} s: {text}."
+    else:
+        run.converged = f"Still moving after {bound} s: {text}. The swarm picture follows it."
+    run.save(update_fields=["converged"])
 
 
 def execute_runs(run_ids: Sequence[int]) -> None:

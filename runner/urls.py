@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_swarm
 
 app_name = "runner"
 
@@ -10,4 +10,8 @@ urlpatterns = [
     path("runs/<int:run_id>/", views.run_detail, name="run"),
     path("snippets/<int:snippet_id>/history/", views.snippet_history, name="history"),
     path("sandbox/reset/", views.sandbox_reset, name="sandbox_reset"),
+    path("swarm/", views_swarm.swarm, name="swarm"),
+    path("sandbox/start/", views_swarm.sandbox_start, name="sandbox_start"),
+    path("sandbox/nodes/<slug:node>/stop/", views_swarm.node_stop, name="node_stop"),
+    path("sandbox/nodes/<slug:node>/start/", views_swarm.node_start, name="node_start"),
 ]

@@ -1,0 +1,160 @@
+"""The swarm picture beside each snippet block, and the multi-node sandbox controls.
+
+The picture is a fragment loaded lazily by htmx and polled every second while one of the
+visitor's runs is in flight; 286 stops the polling once nothing is. It draws what the worker
+stored (runner.snapshots): this process never talks to an engine.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling, reswap, retarget
+
+from .models import Run, RunnerStatus, Sandbox
+from .picture import Progress, picture_from_data, swarm_view
+from .runs import RunRefused
+from .sandbox_actions import (
+    START_NODE,
+    START_SANDBOX,
+    STOP_NODE,
+    Action,
+    check_node,
+    live_sandbox,
+    parse_nodes,
+    request_action,
+)
+from .views import _forbidden, _message, _referer, _visitor, may_run, visitor_key
+
+RECENT_RUNS = 10
+SHOW_FINISHED_PROGRESS = 60  # seconds a finished run's final progress stays in the picture
+_RUN_FIELDS = ("id", "line", "status", "progress", "finished_at")
+
+
+def _block(request: HttpRequest) -> int:
+    """Which snippet block's picture this is (for element ids only)."""
+    value = request.GET.get("block") or request.POST.get("block") or ""
+    return int(value) if value.isdigit() and len(value) < 10 else 0
+
+
+def swarm_context(request: HttpRequest, *, block: int) -> dict:
+    """Everything the picture needs, in a constant number of queries (four with a session)."""
+    now = timezone.now()
+    key = visitor_key(request)
+    sandbox = live_sandbox(key)
+    recent = (
+        list(Run.objects.filter(visitor=key).only(*_RUN_FIELDS).order_by("-id")[:RECENT_RUNS])
+        if key
+        else []
+    )
+    in_flight = [run for run in recent if not run.finished]
+    progress = [Progress.from_data(run.progress, now=now) for run in in_flight if run.progress]
+    if not in_flight:
+        # Once nothing is in flight, the last run's final figures stay a little while.
+        lately = now - timedelta(seconds=SHOW_FINISHED_PROGRESS)
+        last = next((run for run in recent if run.finished and run.progress), None)
+        if last is not None and last.finished_at and last.finished_at > lately:
+            progress = [Progress.from_data(last.progress, now=now)]
+    view = None
+    if sandbox is not None and sandbox.picture:
+        picture, at = picture_from_data(sandbox.picture)
+        view = swarm_view(picture, at=at)
+    status = RunnerStatus.current()
+    can_run = bool(status and status.available and status.is_fresh()) and may_run(request)
+    return {
+        "block": block,
+        "sandbox": sandbox,
+        "view": view,
+        "in_flight": list(reversed(in_flight)),
+        "progress": progress[::-1],
+        "live": bool(in_flight),
+        "can_run": can_run,
+        "can_control": can_run and settings.RUNNER_MODE == "sandbox",
+        "node_choices": range(1, settings.RUNNER_MAX_NODES + 1),
+        "nodes": sandbox.nodes if sandbox else settings.RUNNER_NODES,
+    }
+
+
+@require_GET
+def swarm(request: HttpRequest) -> HttpResponse:
+    """The visitor's swarm: a polled fragment for htmx, else a page with the sandbox's runs."""
+    context = swarm_context(request, block=_block(request))
+    if request.htmx:
+        if context["sandbox"] is None and not context["can_run"]:
+            return HttpResponseStopPolling("")  # nothing to show beside the notes: no picture
+        response = render(request, "runner/_swarm.html#swarm", context)
+        if not context["live"]:
+            response.status_code = HttpResponseStopPolling.status_code
+        return response
+    sandbox = context["sandbox"]
+    context["runs"] = (
+        list(
+            Run.objects.filter(sandbox=sandbox)
+            .defer("stdout", "stderr", "progress")
+            .order_by("-id")[:25]
+        )
+        if sandbox
+        else []
+    )
+    return render(request, "runner/swarm.html", context)
+
+
+@require_POST
+def sandbox_start(request: HttpRequest) -> HttpResponse:
+    """Start (or replace) the visitor's sandbox with the number of nodes asked for."""
+    if denied := _forbidden(request):
+        return denied
+    try:
+        nodes = parse_nodes(request.POST.get("nodes"))
+        visitor = _visitor(request)
+        action = Action(kind=START_SANDBOX, nodes=nodes)
+        request_action(action=action, visitor=visitor, sandbox=live_sandbox(visitor.key))
+    except RunRefused as exc:
+        return _refused(request, exc)
+    return _show(request)
+
+
+@require_POST
+def node_stop(request: HttpRequest, node: str) -> HttpResponse:
+    """Stop a worker node of the visitor's sandbox, to watch the swarm reschedule its tasks."""
+    return _node_action(request, node, STOP_NODE)
+
+
+@require_POST
+def node_start(request: HttpRequest, node: str) -> HttpResponse:
+    """Start a stopped worker node again."""
+    return _node_action(request, node, START_NODE)
+
+
+def _node_action(request: HttpRequest, node: str, kind: str) -> HttpResponse:
+    if denied := _forbidden(request):
+        return denied
+    try:
+        visitor = _visitor(request)
+        sandbox: Sandbox | None = live_sandbox(visitor.key)
+        check_node(sandbox, node)
+        request_action(action=Action(kind=kind, node=node), visitor=visitor, sandbox=sandbox)
+    except RunRefused as exc:
+        return _refused(request, exc)
+    return _show(request)
+
+
+def _show(request: HttpRequest) -> HttpResponse:
+    if not request.htmx:
+        return HttpResponseRedirect(_referer(request))
+    return render(
+        request, "runner/_swarm.html#swarm", swarm_context(request, block=_block(request))
+    )
+
+
+def _refused(request: HttpRequest, exc: RunRefused) -> HttpResponse:
+    response = _message(request, exc.message, status=exc.status)
+    if request.htmx:
+        # The message goes beside the controls; the picture itself stays.
+        response = reswap(retarget(response, f"#swarm-{_block(request)}-notice"), "innerHTML")
+    return response
