@@ -8,6 +8,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from .admin_import import import_notes_confirm, import_notes_view
 from .followups import FollowUpStatusFilter
 from .markdown import render_markdown
 from .models import Conference, Day, Highlight, Snippet, SnippetLine, Tag, Talk
@@ -68,6 +69,12 @@ class DayAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
                 "markdown-preview/",
                 self.admin_site.admin_view(markdown_preview),
                 name="talks_markdown_preview",
+            ),
+            path("import/", self.admin_site.admin_view(import_notes_view), name="talks_day_import"),
+            path(
+                "import/confirm/",
+                self.admin_site.admin_view(import_notes_confirm),
+                name="talks_day_import_confirm",
             ),
             *super().get_urls(),
         ]

@@ -6,6 +6,7 @@ class TalksConfig(AppConfig):
     verbose_name = "Notes"
 
     def ready(self) -> None:
-        from . import signals
+        from . import cache, signals
 
         signals.connect()  # keeps the search index in step with the notes
+        cache.connect()  # cached day pages follow every edit

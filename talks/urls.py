@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_search
+from . import exporting, feeds, views, views_search
 
 app_name = "talks"
 
@@ -17,6 +17,18 @@ urlpatterns = [
         name="resolve_follow_up",
     ),
     path("c/<slug:slug>/", views.conference, name="conference"),
+    path("feeds/days.atom", feeds.DaysFeed(), name="feed"),
+    path("c/<slug:slug>/days.atom", feeds.DaysFeed(), name="conference_feed"),
+    path(
+        "c/<slug:slug>/export.<str:fmt>",
+        exporting.export_conference_view,
+        name="conference_export",
+    ),
+    path(
+        "c/<slug:conference_slug>/<slug:day_slug>/export.<str:fmt>",
+        exporting.export_day_view,
+        name="day_export",
+    ),
     path("c/<slug:conference_slug>/<slug:day_slug>/", views.day, name="day"),
     path(
         "c/<slug:conference_slug>/<slug:day_slug>/<slug:talk_slug>/",

@@ -1,0 +1,793 @@
+"""Full-text search over the notes: one interface, two engines (SQLite FTS5, PostgreSQL).
+
+``search()`` finds talks (titles), highlights (text and answer), snippets (their commands) and
+days (intro and summary), best first, each with its words marked in a short excerpt and a link
+to its anchor on the day page. The index is one table, ``talks_search`` (migration 0002): an
+FTS5 virtual table on SQLite, a weighted ``tsvector`` column with a GIN index on PostgreSQL.
+A row's key is ``object id * 4 + kind``, so any row is found by its primary key.
+
+Both engines index the same words: Python folds case and accents and splits text at anything
+that is not a letter or a digit, so ``--update-parallelism`` is the phrase "update parallelism"
+and ``instavote/vote:movies`` the phrase "instavote vote movies". The engines only match and
+rank; excerpts are made here, identically for both. ``talks.signals`` keeps the index in step
+with every save and delete; ``rebuild_index()`` (``manage.py rebuild_search_index``) starts over.
+"""
+
+# ruff: noqa: S608 (SQL here is built from constants and table names; values are parameters)
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import cached_property, lru_cache
+from types import SimpleNamespace
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db.models import Model
+from django.utils.safestring import SafeString
+
+from .models import Conference, Day, Highlight, Snippet, SnippetLine, Talk
+
+TABLE = "talks_search"
+MAX_QUERY_CHARS = 200
+MAX_TERMS = 8
+MAX_WORD_CHARS = 100
+MIN_PREFIX_CHARS = 2  # a one-letter prefix would match most of the index
+EXCERPT_CHARS = 200
+# On SQLite scoring costs a few microseconds a match: for words found in more notes than this,
+# only the newest RANK_WINDOW matches are ranked, with every title match, so no search is slow.
+RANK_WINDOW = 1000
+TITLE_WEIGHT = 10.0  # a word in a title counts as much as ten in a body
+
+
+class Kind(IntEnum):
+    TALK = 0
+    HIGHLIGHT = 1
+    SNIPPET = 2
+    DAY = 3
+
+
+KINDS = len(Kind)
+NOTHING = SafeString("")
+KIND_LABELS = {Kind.TALK: "Talk", Kind.HIGHLIGHT: "Note", Kind.SNIPPET: "Commands", Kind.DAY: "Day"}
+
+
+def make_key(kind: Kind, pk: int) -> int:
+    return pk * KINDS + kind
+
+
+def split_key(key: int) -> tuple[Kind, int]:
+    return Kind(key % KINDS), key // KINDS
+
+
+# Words ------------------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents: ``"Déjà Vu"`` → ``"deja vu"``."""
+    if text.isascii():
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def _word_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    """``(start, end, folded word)`` for each word of ``text`` (NFC), as the index sees them."""
+    for match in _WORD.finditer(text):
+        word = match.group()
+        if word.isascii():  # the usual case: nothing to fold but the case
+            yield match.start(), match.end(), word.lower()
+            continue
+        for part in _WORD.findall(fold(word)):
+            yield match.start(), match.end(), part
+
+
+def index_text(text: str) -> str:
+    """The words of ``text`` as both engines index them: folded, separated by spaces."""
+    return " ".join(word for _, _, word in _word_spans(unicodedata.normalize("NFC", text)))
+
+
+@dataclass(frozen=True)
+class Term:
+    """Words that must appear in this order; the last may be the start of a longer word."""
+
+    words: tuple[str, ...]
+    prefix: bool
+
+    def matches_at(self, words: Sequence[str], start: int) -> bool:
+        last = len(self.words) - 1
+        for offset, wanted in enumerate(self.words):
+            word = words[start + offset]
+            if word != wanted and not (self.prefix and offset == last and word.startswith(wanted)):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str
+    terms: tuple[Term, ...]
+    shortened: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    @cached_property
+    def ascii_pattern(self) -> re.Pattern[str] | None:
+        """All terms as one regex, for marking ASCII text (the usual case) quickly: the same
+        matches as the word-by-word way, since a word is a run of letters and digits."""
+        alternatives = [
+            r"[\W_]+".join(re.escape(word) for word in term.words)
+            + (r"[^\W_]*" if term.prefix else "")
+            for term in sorted(self.terms, key=lambda term: -len(term.words))
+            if all(word.isascii() for word in term.words)
+        ]
+        if not alternatives:
+            return None
+        # A lookahead, so that overlapping matches ("a:a" twice in "a:a:a") are all found.
+        return re.compile(
+            rf"(?<![^\W_])(?=({'|'.join(alternatives)})(?![^\W_]))", re.ASCII | re.IGNORECASE
+        )
+
+
+def parse_query(text: str) -> Query:
+    """Read what a visitor typed; never raises, whatever the input.
+
+    Every term must match. A bare word also matches as a prefix (``swar`` finds swarm);
+    ``"quoted words"`` match as a phrase, exactly once the quote is closed. Punctuation splits
+    words, so a command-ish token (``--update-parallelism``) becomes a phrase. Operators
+    (``AND``, ``NEAR``, ``*``, ``-``) are plain words or separators: nothing reaches an engine
+    but quoted letters and digits.
+    """
+    text = unicodedata.normalize("NFC", text or "").strip()
+    shortened = len(text) > MAX_QUERY_CHARS
+    text = text[:MAX_QUERY_CHARS]
+    pieces = text.split('"')
+    terms: list[Term] = []
+    for index, piece in enumerate(pieces):
+        quoted = index % 2 == 1
+        closed = quoted and index < len(pieces) - 1  # an odd last piece is an unclosed quote
+        for chunk in [piece] if quoted else piece.split():
+            words = tuple(w for _, _, w in _word_spans(chunk) if len(w) <= MAX_WORD_CHARS)
+            if words:
+                term = Term(words, prefix=not closed and len(words[-1]) >= MIN_PREFIX_CHARS)
+                if term not in terms:
+                    terms.append(term)
+    return Query(text, tuple(terms[:MAX_TERMS]), shortened or len(terms) > MAX_TERMS)
+
+
+# Documents: what one row of the index holds ------------------------------------------------------
+
+_BLOCK_TAG = re.compile(r"</?(?:p|li|ul|ol|h\d|tr|td|th|blockquote|pre|br|hr)\b[^>]*>", re.I)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def plain_text(fragment: str) -> str:
+    """The visible text of sanitised HTML (our own rendered Markdown), on one line."""
+    if "<" in fragment:
+        fragment = _TAG.sub("", _BLOCK_TAG.sub(" ", fragment))
+    if "&" in fragment:
+        fragment = html.unescape(fragment)
+    return " ".join(fragment.split())
+
+
+def _join(*parts: str) -> str:
+    return "\n".join(part for part in parts if part)
+
+
+@dataclass(frozen=True)
+class Document:
+    key: int
+    day_id: int
+    talk_id: int | None
+    title: str  # ranked above the body
+    body: str
+
+
+def talk_document(*, pk: int, day_id: int, title: str) -> Document:
+    return Document(make_key(Kind.TALK, pk), day_id, pk, title, "")
+
+
+def highlight_document(
+    *, pk: int, talk_id: int, day_id: int, style: str, text_html: str, resolution_html: str
+) -> Document:
+    text, answer = plain_text(text_html), plain_text(resolution_html)
+    if style == Highlight.Style.HEADING:  # a group heading is a title for what follows
+        return Document(make_key(Kind.HIGHLIGHT, pk), day_id, talk_id, text, answer)
+    return Document(make_key(Kind.HIGHLIGHT, pk), day_id, talk_id, "", _join(text, answer))
+
+
+def snippet_document(
+    *, pk: int, talk_id: int, day_id: int, caption: str, commands: Iterable[str]
+) -> Document:
+    return Document(make_key(Kind.SNIPPET, pk), day_id, talk_id, caption, _join(*commands))
+
+
+def day_document(*, pk: int, title: str, intro_html: str, summary_html: str) -> Document:
+    body = _join(plain_text(intro_html), plain_text(summary_html))
+    return Document(make_key(Kind.DAY, pk), pk, None, title, body)
+
+
+def _talk_day_id(obj: Highlight | Snippet, using: str) -> int | None:
+    if type(obj).talk.is_cached(obj):
+        return obj.talk.day_id
+    talks = Talk.objects.using(using).filter(pk=obj.talk_id)
+    return talks.values_list("day_id", flat=True).first()
+
+
+def document_for(obj: Model, *, using: str = DEFAULT_DB_ALIAS) -> Document | None:
+    """The index row for a talk, highlight, snippet or day as saved (None if it has no day)."""
+    if isinstance(obj, Day):
+        return day_document(
+            pk=obj.pk, title=obj.title, intro_html=obj.intro_html, summary_html=obj.summary_html
+        )
+    if isinstance(obj, Talk):
+        return talk_document(pk=obj.pk, day_id=obj.day_id, title=obj.title)
+    if not isinstance(obj, Highlight | Snippet):
+        raise TypeError(f"{type(obj).__name__} is not indexed.")
+    day_id = _talk_day_id(obj, using)
+    if day_id is None:
+        return None
+    if isinstance(obj, Highlight):
+        return highlight_document(
+            pk=obj.pk,
+            talk_id=obj.talk_id,
+            day_id=day_id,
+            style=obj.style,
+            text_html=obj.text_html,
+            resolution_html=obj.resolution_html,
+        )
+    lines = SnippetLine.objects.using(using).filter(snippet_id=obj.pk).order_by("position", "id")
+    return snippet_document(
+        pk=obj.pk,
+        talk_id=obj.talk_id,
+        day_id=day_id,
+        caption=obj.caption,
+        commands=lines.values_list("command", flat=True),
+    )
+
+
+# Engines -----------------------------------------------------------------------------------------
+
+
+class SearchEngine:
+    """What differs between databases: writing rows, matching and ranking. SQL only."""
+
+    key_column = "id"
+
+    def write(self, cursor: Any, documents: Sequence[Document]) -> None:
+        raise NotImplementedError
+
+    def find(
+        self, cursor: Any, query: Query, where: list[str], params: list, limit: int, offset: int
+    ) -> list[int]:
+        raise NotImplementedError
+
+    def optimize(self, cursor: Any) -> None:
+        """Make queries fast after a rebuild."""
+
+    def delete(self, cursor: Any, keys: Sequence[int]) -> None:
+        cursor.executemany(
+            f"DELETE FROM {TABLE} WHERE {self.key_column} = %s", [(k,) for k in keys]
+        )
+
+    def clear(self, cursor: Any) -> None:
+        cursor.execute(f"DELETE FROM {TABLE}")
+
+    def day_of(self, cursor: Any, key: int) -> int | None:
+        cursor.execute(f"SELECT day_id FROM {TABLE} WHERE {self.key_column} = %s", [key])
+        row = cursor.fetchone()
+        return None if row is None else int(row[0])
+
+    def move_talk(self, cursor: Any, talk_id: int, day_id: int) -> None:
+        cursor.execute(f"UPDATE {TABLE} SET day_id = %s WHERE talk_id = %s", [day_id, talk_id])
+
+    def filters(
+        self, *, conference_id: int | None, day_id: int | None, tag_id: int | None
+    ) -> tuple[list[str], list]:
+        """SQL conditions on index rows, read from the notes' own tables at query time, so a
+        day moved to another conference or a tag added to a talk needs no re-indexing."""
+        where: list[str] = []
+        params: list = []
+        if day_id is not None:
+            where.append("day_id = %s")
+            params.append(day_id)
+        if conference_id is not None:
+            where.append(
+                f"day_id IN (SELECT id FROM {Day._meta.db_table} WHERE conference_id = %s)"
+            )
+            params.append(conference_id)
+        if tag_id is not None:  # the talk's tags apply to everything in it
+            talk_tags = Talk.tags.through._meta.db_table
+            note_tags = Highlight.tags.through._meta.db_table
+            key = self.key_column
+            where.append(
+                f"(talk_id IN (SELECT talk_id FROM {talk_tags} WHERE tag_id = %s)"
+                f" OR {key} IN (SELECT highlight_id * {KINDS} + {Kind.HIGHLIGHT:d}"
+                f" FROM {note_tags} WHERE tag_id = %s)"
+                f" OR {key} IN (SELECT s.id * {KINDS} + {Kind.SNIPPET:d}"
+                f" FROM {Snippet._meta.db_table} s JOIN {note_tags} t"
+                f" ON t.highlight_id = s.highlight_id WHERE t.tag_id = %s))"
+            )
+            params += [tag_id] * 3
+        return where, params
+
+
+class SQLiteEngine(SearchEngine):
+    """FTS5, ranked by bm25 with a title match worth ten body matches (see RANK_WINDOW)."""
+
+    key_column = "rowid"
+
+    def write(self, cursor: Any, documents: Sequence[Document]) -> None:
+        cursor.executemany(
+            f"INSERT OR REPLACE INTO {TABLE} (rowid, title, body, talk_id, day_id)"
+            " VALUES (%s, %s, %s, %s, %s)",
+            [
+                (d.key, index_text(d.title), index_text(d.body), d.talk_id, d.day_id)
+                for d in documents
+            ],
+        )
+
+    @staticmethod
+    def match_expression(query: Query) -> str:
+        # Every word is quoted, so FTS5 operators typed by a visitor (NEAR, AND, *) are words.
+        return " AND ".join(
+            '"' + " ".join(term.words) + '"' + ("*" if term.prefix else "") for term in query.terms
+        )
+
+    def find(
+        self, cursor: Any, query: Query, where: list[str], params: list, limit: int, offset: int
+    ) -> list[int]:
+        match = self.match_expression(query)
+        conditions = "".join(f" AND {condition}" for condition in where)
+        matching = f"FROM {TABLE} WHERE {TABLE} MATCH %s{conditions}"
+        cursor.execute(
+            f"SELECT rowid {matching}"
+            f" AND (rowid >= coalesce((SELECT rowid {matching} ORDER BY rowid DESC"
+            f" LIMIT 1 OFFSET %s), 0) OR rowid IN (SELECT rowid FROM {TABLE}"
+            f" WHERE {TABLE} MATCH %s))"
+            f" ORDER BY bm25({TABLE}, {TITLE_WEIGHT}, 1.0), rowid DESC LIMIT %s OFFSET %s",
+            [match, *params, match, *params, RANK_WINDOW - 1, f"title : ({match})", limit, offset],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+    def optimize(self, cursor: Any) -> None:
+        cursor.execute(f"INSERT INTO {TABLE} ({TABLE}) VALUES ('optimize')")
+
+
+class PostgresEngine(SearchEngine):
+    """A tsvector (title weight A, body weight D) with a GIN index, ranked by ts_rank."""
+
+    VECTOR = (
+        "setweight(to_tsvector('simple', %s), 'A') || setweight(to_tsvector('simple', %s), 'D')"
+    )
+
+    def write(self, cursor: Any, documents: Sequence[Document]) -> None:
+        cursor.executemany(
+            f"INSERT INTO {TABLE} (id, talk_id, day_id, document)"
+            f" VALUES (%s, %s, %s, {self.VECTOR})"
+            " ON CONFLICT (id) DO UPDATE SET talk_id = EXCLUDED.talk_id,"
+            " day_id = EXCLUDED.day_id, document = EXCLUDED.document",
+            [
+                (d.key, d.talk_id, d.day_id, index_text(d.title), index_text(d.body))
+                for d in documents
+            ],
+        )
+
+    @staticmethod
+    def tsquery(query: Query) -> str:
+        # Words are letters and digits only, so quoting them cannot break the syntax.
+        return " & ".join(
+            " <-> ".join(f"'{word}'" for word in term.words) + (":*" if term.prefix else "")
+            for term in query.terms
+        )
+
+    def find(
+        self, cursor: Any, query: Query, where: list[str], params: list, limit: int, offset: int
+    ) -> list[int]:
+        # Every match is ranked: reading the matching rows costs more than ranking them here,
+        # so a window like SQLite's would not pay. Weights are {D, C, B, A}: body D, title A.
+        conditions = "".join(f" AND {condition}" for condition in where)
+        cursor.execute(
+            f"SELECT id FROM {TABLE}, to_tsquery('simple', %s) AS q"
+            f" WHERE document @@ q{conditions}"
+            f" ORDER BY ts_rank('{{{1 / TITLE_WEIGHT}, 0, 0, 1}}', document, q) DESC, id DESC"
+            " LIMIT %s OFFSET %s",
+            [self.tsquery(query), *params, limit, offset],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+    def optimize(self, cursor: Any) -> None:
+        cursor.execute(f"ANALYZE {TABLE}")
+
+
+ENGINES: dict[str, SearchEngine] = {"sqlite": SQLiteEngine(), "postgresql": PostgresEngine()}
+
+
+def engine_for(using: str = DEFAULT_DB_ALIAS) -> SearchEngine:
+    vendor = connections[using].vendor
+    try:
+        return ENGINES[vendor]
+    except KeyError:
+        raise ImproperlyConfigured(f"Search needs SQLite or PostgreSQL, not {vendor}.") from None
+
+
+# Keeping the index up to date -------------------------------------------------------------------
+
+
+def index_documents(documents: Iterable[Document | None], *, using: str = DEFAULT_DB_ALIAS) -> None:
+    rows = [doc for doc in documents if doc is not None]
+    if rows:
+        with connections[using].cursor() as cursor:
+            engine_for(using).write(cursor, rows)
+
+
+def remove_from_index(keys: Sequence[int], *, using: str = DEFAULT_DB_ALIAS) -> None:
+    with connections[using].cursor() as cursor:
+        engine_for(using).delete(cursor, keys)
+
+
+def move_talk(*, talk_id: int, day_id: int, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Point the rows of a talk's notes and snippets at its new day, if it moved."""
+    engine = engine_for(using)
+    with connections[using].cursor() as cursor:
+        indexed_day = engine.day_of(cursor, make_key(Kind.TALK, talk_id))
+        if indexed_day is not None and indexed_day != day_id:
+            engine.move_talk(cursor, talk_id, day_id)
+
+
+def _rows(model: Any, fields: Sequence[str], using: str, batch_size: int) -> Iterator[tuple]:
+    """All rows of ``model`` as value tuples (pk first), in pk order, one batch per query."""
+    last = 0
+    while True:
+        batch = list(
+            model._default_manager.using(using)
+            .filter(pk__gt=last)
+            .order_by("pk")
+            .values_list("pk", *fields)[:batch_size]
+        )
+        yield from batch
+        if len(batch) < batch_size:
+            return
+        last = batch[-1][0]
+
+
+def _all_documents(models: Mapping[str, Any], using: str, batch_size: int) -> Iterator[Document]:
+    for pk, title, intro, summary in _rows(
+        models["Day"], ["title", "intro_html", "summary_html"], using, batch_size
+    ):
+        yield day_document(pk=pk, title=title, intro_html=intro, summary_html=summary)
+    for pk, day_id, title in _rows(models["Talk"], ["day_id", "title"], using, batch_size):
+        yield talk_document(pk=pk, day_id=day_id, title=title)
+    fields = ["talk_id", "talk__day_id", "style", "text_html", "resolution_html"]
+    for pk, talk_id, day_id, style, text_html, answer in _rows(
+        models["Highlight"], fields, using, batch_size
+    ):
+        yield highlight_document(
+            pk=pk,
+            talk_id=talk_id,
+            day_id=day_id,
+            style=style,
+            text_html=text_html,
+            resolution_html=answer,
+        )
+    commands: dict[int, list[str]] = defaultdict(list)
+    lines = models["SnippetLine"]._default_manager.using(using).order_by("position", "id")
+    for snippet_id, command in lines.values_list("snippet_id", "command").iterator():
+        commands[snippet_id].append(command)
+    fields = ["talk_id", "talk__day_id", "caption"]
+    for pk, talk_id, day_id, caption in _rows(models["Snippet"], fields, using, batch_size):
+        yield snippet_document(
+            pk=pk, talk_id=talk_id, day_id=day_id, caption=caption, commands=commands[pk]
+        )
+
+
+def rebuild_index(
+    *,
+    using: str = DEFAULT_DB_ALIAS,
+    models: Mapping[str, Any] | None = None,
+    batch_size: int = 2000,
+) -> dict[str, int]:
+    """Empty the index and fill it again from the notes; returns the rows written per kind.
+
+    ``models`` lets migrations pass their historical models (names as in talks.models).
+    """
+    models = models or {m.__name__: m for m in (Day, Talk, Highlight, Snippet, SnippetLine)}
+    engine = engine_for(using)
+    counts = {kind.name.lower(): 0 for kind in Kind}
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        engine.clear(cursor)
+        batch: list[Document] = []
+        for document in _all_documents(models, using, batch_size):
+            counts[split_key(document.key)[0].name.lower()] += 1
+            batch.append(document)
+            if len(batch) >= batch_size:
+                engine.write(cursor, batch)
+                batch = []
+        if batch:
+            engine.write(cursor, batch)
+        engine.optimize(cursor)
+    return counts
+
+
+# Searching --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    kind: Kind
+    url: str
+    heading: SafeString  # marked words, escaped
+    excerpt: SafeString
+    context: str
+    is_code: bool = False
+    key: int = 0
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS[self.kind]
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: Query
+    hits: list[SearchHit]
+    page: int
+    per_page: int
+    has_next: bool
+
+    @property
+    def first_number(self) -> int:
+        return (self.page - 1) * self.per_page + 1
+
+    @property
+    def last_number(self) -> int:
+        return self.first_number + len(self.hits) - 1
+
+
+def search(
+    text: str | Query,
+    *,
+    conference_id: int | None = None,
+    day_id: int | None = None,
+    tag_id: int | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    using: str = DEFAULT_DB_ALIAS,
+) -> SearchResults:
+    """The notes matching ``text`` (see parse_query), best first, one page of them.
+
+    One query on the index, then one per kind of result found (two for snippets).
+    """
+    query = text if isinstance(text, Query) else parse_query(text)
+    page = max(1, page)
+    if not query:
+        return SearchResults(query, [], page, per_page, has_next=False)
+    engine = engine_for(using)
+    where, params = engine.filters(conference_id=conference_id, day_id=day_id, tag_id=tag_id)
+    with connections[using].cursor() as cursor:
+        keys = engine.find(cursor, query, where, params, per_page + 1, (page - 1) * per_page)
+    hits = _hits(keys[:per_page], query, using)
+    return SearchResults(query, hits, page, per_page, has_next=len(keys) > per_page)
+
+
+class _DayURLs:
+    """Day page URLs, from one reverse() per search: slugs need no escaping in a path."""
+
+    def __init__(self) -> None:
+        day = Day(slug="day-slug-here", conference=Conference(slug="conference-slug-here"))
+        self.pattern = day.get_absolute_url()
+
+    def __call__(self, day_id: int, day_slug: str, conference_slug: str, anchor: str = "") -> str:
+        url = self.pattern.replace("conference-slug-here", conference_slug, 1)
+        url = url.replace("day-slug-here", day_slug, 1)
+        return f"{url}#{anchor}" if anchor else url
+
+
+# Where a hit is: the day's id, slug and title and the conference's slug (for the URL).
+_DAY = ["day_id", "day__slug", "day__conference__slug", "day__title"]
+_TALK_DAY = ["talk__title", *(f"talk__{name}" for name in _DAY)]
+
+
+def _anchor(model: type[Model], **fields: Any) -> str:
+    """``model.anchor`` from the fields it reads, without building a model instance (slow)."""
+    return model.anchor.fget(SimpleNamespace(**fields))
+
+
+def _values(model: type[Model], pks: list[int], using: str, *fields: str) -> list[tuple]:
+    """``model.objects.filter(pk__in=pks).values_list("pk", *fields)``, as the ORM writes it
+    but written once: on every keystroke, building the SQL took longer than running it."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(_values_sql(model, fields, len(pks), using), pks)
+        return cursor.fetchall()
+
+
+@lru_cache(maxsize=256)
+def _values_sql(model: type[Model], fields: tuple[str, ...], count: int, using: str) -> str:
+    # Unordered: the rank orders hits, and Meta.ordering would join three more tables.
+    rows = model._default_manager.using(using).filter(pk__in=range(count)).order_by()
+    sql, params = rows.values_list("pk", *fields).query.get_compiler(using).as_sql()
+    if list(params) != list(range(count)):  # the ids must be the only parameters
+        raise ImproperlyConfigured(f"Unexpected parameters in {sql}")
+    return sql
+
+
+def _talk_hits(pks: list[int], query: Query, using: str, url: _DayURLs) -> Iterator[SearchHit]:
+    fields = ["title", "slug", *_DAY, "day__conference__name"]
+    for pk, title, slug, *day, conference in _values(Talk, pks, using, *fields):
+        yield SearchHit(
+            Kind.TALK,
+            url(*day[:3], _anchor(Talk, slug=slug)),
+            heading=excerpt(title, query, width=None),
+            excerpt=NOTHING,
+            context=f"{day[3]} · {conference}",
+            key=make_key(Kind.TALK, pk),
+        )
+
+
+def _note_hits(pks: list[int], query: Query, using: str, url: _DayURLs) -> Iterator[SearchHit]:
+    fields = ["text_html", "resolution_html", *_TALK_DAY]
+    for pk, text_html, answer_html, talk, *day in _values(Highlight, pks, using, *fields):
+        answer = plain_text(answer_html) if answer_html else ""
+        yield SearchHit(
+            Kind.HIGHLIGHT,
+            url(*day[:3], _anchor(Highlight, pk=pk)),
+            heading=excerpt(plain_text(text_html), query),
+            excerpt=excerpt(answer, query) if answer and match_spans(answer, query) else NOTHING,
+            context=f"{talk} · {day[3]}",
+            key=make_key(Kind.HIGHLIGHT, pk),
+        )
+
+
+def _snippet_hits(pks: list[int], query: Query, using: str, url: _DayURLs) -> Iterator[SearchHit]:
+    commands: dict[int, list[str]] = defaultdict(list)
+    lines = SnippetLine.objects.using(using).filter(snippet_id__in=pks).order_by("position", "id")
+    for snippet_id, command in lines.values_list("snippet_id", "command"):
+        commands[snippet_id].append(command)
+    for pk, caption, talk, *day in _values(Snippet, pks, using, "caption", *_TALK_DAY):
+        yield SearchHit(
+            Kind.SNIPPET,
+            url(*day[:3], _anchor(Snippet, pk=pk)),
+            heading=excerpt(caption or _lines_label(len(commands[pk])), query, width=None),
+            excerpt=_command_lines(commands[pk], query),
+            context=f"{talk} · {day[3]}",
+            is_code=True,
+            key=make_key(Kind.SNIPPET, pk),
+        )
+
+
+def _day_hits(pks: list[int], query: Query, using: str, url: _DayURLs) -> Iterator[SearchHit]:
+    fields = ["slug", "conference__slug", "title", "conference__name", "intro_html", "summary_html"]
+    for pk, slug, conference_slug, title, conference, intro, summary in _values(
+        Day, pks, using, *fields
+    ):
+        summary, intro = plain_text(summary), plain_text(intro)
+        text = summary if match_spans(summary, query) or not intro else intro
+        yield SearchHit(
+            Kind.DAY,
+            url(pk, slug, conference_slug),
+            heading=excerpt(title, query, width=None),
+            excerpt=excerpt(text, query),
+            context=conference,
+            key=make_key(Kind.DAY, pk),
+        )
+
+
+_DESCRIBE = {
+    Kind.TALK: _talk_hits,
+    Kind.HIGHLIGHT: _note_hits,
+    Kind.SNIPPET: _snippet_hits,
+    Kind.DAY: _day_hits,
+}
+
+
+def _hits(keys: Sequence[int], query: Query, using: str) -> list[SearchHit]:
+    """Describe what the keys point at, loading only what a hit shows (tuples, not model
+    instances: this runs on every keystroke); rows of notes deleted meanwhile are skipped."""
+    wanted: dict[Kind, list[int]] = defaultdict(list)
+    for key in keys:
+        kind, pk = split_key(key)
+        wanted[kind].append(pk)
+    url = _DayURLs()
+    hits = {
+        hit.key: hit
+        for kind, pks in wanted.items()
+        for hit in _DESCRIBE[kind](pks, query, using, url)
+    }
+    return [hits[key] for key in keys if key in hits]
+
+
+def _lines_label(count: int) -> str:
+    return f"{count} command line{'' if count == 1 else 's'}"
+
+
+def _command_lines(commands: list[str], query: Query) -> SafeString:
+    """The lines matching the most words (at most three, in their order), or the first one."""
+    scores = [sum(1 for t in query.terms if match_spans(c, Query("", (t,)))) for c in commands]
+    best = sorted(range(len(commands)), key=lambda i: -scores[i])[:3]
+    shown = [commands[i] for i in sorted(best) if scores[i]] or commands[:1]
+    lines = [excerpt(command, query, width=None) for command in shown]
+    return SafeString("\n".join(lines))  # each line escaped by excerpt()
+
+
+# Excerpts ---------------------------------------------------------------------------------------
+
+
+def match_spans(text: str, query: Query) -> list[tuple[int, int]]:
+    """Character ranges of ``text`` (NFC) that match a term of ``query``, merged, in order."""
+    found = _ascii_spans(text, query) if text.isascii() else _word_by_word_spans(text, query)
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(found):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _ascii_spans(text: str, query: Query) -> list[tuple[int, int]]:
+    pattern = query.ascii_pattern
+    return [match.span(1) for match in pattern.finditer(text)] if pattern else []
+
+
+def _word_by_word_spans(text: str, query: Query) -> list[tuple[int, int]]:
+    spans = list(_word_spans(text))
+    words = [word for _, _, word in spans]
+    found = []
+    for term in query.terms:
+        size = len(term.words)
+        for start in range(len(words) - size + 1):
+            if term.matches_at(words, start):
+                found.append((spans[start][0], spans[start + size - 1][1]))
+    return found
+
+
+def _window(text: str, spans: list[tuple[int, int]], width: int) -> tuple[int, int]:
+    """About ``width`` characters around the most matches, cut at spaces."""
+    if len(text) <= width:
+        return 0, len(text)
+    best = 0
+    if spans:
+        counts = [
+            sum(1 for s, _ in spans if first <= s < first + width * 3 // 4) for first, _ in spans
+        ]
+        best = max(0, spans[counts.index(max(counts))][0] - width // 4)
+    start = min(best, len(text) - width)
+    if start > 0:
+        space = text.find(" ", start, start + width // 4)
+        start = space + 1 if space != -1 else start
+    end = min(len(text), start + width)
+    if end < len(text):
+        space = text.rfind(" ", start + width // 2, end)
+        end = space if space != -1 else end
+    return start, end
+
+
+def excerpt(text: str, query: Query, *, width: int | None = EXCERPT_CHARS) -> SafeString:
+    """``text`` escaped, the words matching ``query`` in ``<mark>``; shortened to ``width``
+    characters around the best match, with an ellipsis where cut (``width=None``: whole)."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    spans = match_spans(text, query)
+    start, end = _window(text, spans, width or len(text))
+    parts = ["…" if start > 0 else ""]
+    position = start
+    for span_start, span_end in spans:
+        span_start, span_end = max(span_start, start), min(span_end, end)
+        if span_start >= span_end:
+            continue
+        parts += [
+            html.escape(text[position:span_start]),
+            f"<mark>{html.escape(text[span_start:span_end])}</mark>",
+        ]
+        position = span_end
+    parts += [html.escape(text[position:end]), "…" if end < len(text) else ""]
+    return SafeString("".join(parts).strip())  # every piece of text is escaped above

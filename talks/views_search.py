@@ -1,0 +1,189 @@
+"""Finding things: the search page (and its htmx partial), the follow-ups pages."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from . import followups
+from .models import Conference, Day, Tag
+from .search import search as search_notes
+
+PER_PAGE = 20
+POPOVER_SIZE = 6
+POPOVER_TARGET = "search-popover"  # the header box's results, on every page but this one
+MAX_PAGE = 50
+
+
+class DayChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Day) -> str:
+        return f"{obj.conference.name}: {obj.title}"
+
+
+def _gone(what: str) -> dict[str, str]:
+    return {"invalid_choice": f"There is no such {what} (any more), so all {what}s are searched."}
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(required=False, label="Search the notes")
+    conference = forms.ModelChoiceField(
+        Conference.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="All conferences",
+        error_messages=_gone("conference"),
+    )
+    day = DayChoiceField(
+        Day.objects.with_conference().order_by("conference__name", "number"),
+        required=False,
+        empty_label="All days",
+        error_messages=_gone("day"),
+    )
+    tag = forms.ModelChoiceField(
+        Tag.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="Any tag",
+        error_messages=_gone("tag"),
+    )
+    page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("conference", "day", "tag"):  # a changed filter searches again at once
+            self.fields[name].widget.attrs.update(
+                {"hx-get": reverse("talks:search"), "hx-trigger": "change"}
+            )
+
+
+def search(request: HttpRequest) -> HttpResponse:
+    """Search results; to htmx, only the results (``#results``), or fewer for the header box."""
+    form = SearchForm(request.GET)
+    form.is_valid()  # a filter that no longer exists is dropped with a note, never an error
+    data = form.cleaned_data
+    popover = bool(request.htmx) and request.htmx.target == POPOVER_TARGET
+    filters = {name: data.get(name) for name in ("conference", "day", "tag")}
+    results = search_notes(
+        data.get("q") or "",
+        conference_id=filters["conference"].pk if filters["conference"] else None,
+        day_id=filters["day"].pk if filters["day"] else None,
+        tag_id=filters["tag"].pk if filters["tag"] else None,
+        page=1 if popover else data.get("page") or 1,
+        per_page=POPOVER_SIZE if popover else PER_PAGE,
+    )
+    params = request.GET.copy()
+    params.pop("page", None)
+    params["page"] = str(results.page + 1)
+    template = "talks/search.html"
+    if request.htmx and not request.htmx.history_restore_request:
+        template += "#results"
+    response = render(
+        request,
+        template,
+        {
+            "form": form,
+            "search_text": data.get("q") or "",
+            "query": results.query,
+            "results": results,
+            "filtered": any(filters.values()),
+            "notices": [
+                e for name in ("conference", "day", "tag") for e in form.errors.get(name, [])
+            ],
+            "popover": popover,
+            "next_page_query": params.urlencode(),
+        },
+    )
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    return response
+
+
+def follow_ups(request: HttpRequest, slug: str | None = None) -> HttpResponse:
+    """Every follow-up, question and to-do (of one conference, with ``slug``)."""
+    conference = get_object_or_404(Conference, slug=slug) if slug else None
+    return _follow_ups_page(request, conference=conference, state=request.GET.get("state", ""))
+
+
+def _follow_ups_page(
+    request: HttpRequest,
+    *,
+    conference: Conference | None,
+    state: str,
+    failed: tuple[int, followups.ResolveForm] | None = None,
+    back: str = "",
+) -> HttpResponse:
+    state = state if state in followups.STATES else "open"
+    scope = followups.follow_ups().in_conference(conference)
+    items = list(scope.in_state(state).for_listing())
+    if request.user.is_staff:
+        for item in items:
+            item.resolve_form = followups.ResolveForm(prefix=item.anchor)
+            if failed and failed[0] == item.pk:
+                item.resolve_form = failed[1]
+    conferences = Conference.objects.annotate(
+        open_count=Count(
+            "days__talks__highlights",
+            filter=Q(
+                days__talks__highlights__kind__in=followups.KINDS,
+                days__talks__highlights__resolved_at__isnull=True,
+            ),
+        )
+    ).order_by("name")
+    return render(
+        request,
+        "talks/followups.html",
+        {
+            "conference": conference,
+            "conferences": conferences,
+            "items": items,
+            "state": state,
+            "states": followups.STATES,
+            "counts": scope.counts(),
+            "failed": failed,
+            "back": back or request.get_full_path(),
+        },
+        status=400 if failed else 200,
+    )
+
+
+@require_POST
+def resolve_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
+    """Staff mark a follow-up resolved with a short answer and an optional link."""
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+        back = reverse("talks:follow_ups")
+    if not request.user.is_authenticated:
+        return redirect_to_login(back)
+    if not request.user.is_staff:
+        raise PermissionDenied("Only editors can resolve follow-ups.")
+    candidates = followups.follow_ups().select_related("talk__day__conference")
+    highlight = get_object_or_404(candidates, pk=pk)
+    form = followups.ResolveForm(request.POST, prefix=highlight.anchor)
+    if not form.is_valid():
+        in_conference = request.POST.get("scope") == "conference"
+        return _follow_ups_page(
+            request,
+            conference=highlight.talk.day.conference if in_conference else None,
+            state="resolved" if highlight.resolved_at else "open",
+            failed=(highlight.pk, form),
+            back=back,
+        )
+    followups.resolve(
+        highlight=highlight,
+        answer=form.cleaned_data["resolution"],
+        url=form.cleaned_data["resolution_url"],
+    )
+    messages.success(
+        request,
+        f"Resolved: “{highlight.text[:80]}”. The answer now shows with the note in "
+        f"{highlight.talk.day.title}.",
+    )
+    return redirect(back)

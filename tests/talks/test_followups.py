@@ -1,0 +1,214 @@
+"""Follow-ups: the pages (overall, per conference), and resolving one (staff only)."""
+
+import pytest
+from django.test import Client
+
+from talks.documents import ConferenceDoc, DayDoc, HighlightDoc, TalkDoc, save_day
+from talks.followups import follow_ups
+from talks.models import Conference, Day, Highlight, Talk
+from talks.search import search
+
+pytestmark = pytest.mark.django_db
+
+DAY_URL = "/c/dockercon-2016/day-1/"
+
+
+def _cloud(demo_day) -> Highlight:
+    return Highlight.objects.get(text__startswith="Docker Cloud demos")
+
+
+@pytest.fixture
+def question(db) -> Highlight:
+    """One open question in a small day of notes (cheaper than the demo day)."""
+    conference = Conference.objects.create(name="DockerCon 2016", slug="dockercon-2016")
+    day = Day.objects.create(conference=conference, number=1, title="Day 1", slug="day-1")
+    talk = Talk.objects.create(day=day, title="Docker for Developers", slug="dev")
+    Highlight.objects.create(talk=talk, text="Minimal kernel")
+    return Highlight.objects.create(talk=talk, text="Which APIs exist?", kind="question")
+
+
+def _post(client, note: Highlight, answer="Use the Docker Cloud API.", url="", **extra):
+    data = {f"h{note.pk}-resolution": answer, f"h{note.pk}-resolution_url": url, **extra}
+    return client.post(f"/follow-ups/{note.pk}/resolve/", data)
+
+
+def _other_conference() -> None:
+    save_day(
+        DayDoc(
+            conference=ConferenceDoc(name="KubeCon 2017", slug="kubecon-2017"),
+            number=1,
+            title="KubeCon Day 1",
+            talks=[
+                TalkDoc(
+                    title="Operators",
+                    highlights=[
+                        HighlightDoc("Does the operator SDK support Helm?", kind="question"),
+                        HighlightDoc("Try kubebuilder", kind="todo"),
+                        HighlightDoc("Just a note"),
+                    ],
+                )
+            ],
+        )
+    )
+
+
+def test_it_collects_follow_ups_questions_and_todos_with_their_talks(client, demo_day):
+    _other_conference()
+    html = client.get("/follow-ups/").content.decode()
+    for text in [
+        "Docker for Mac allows you to debug code",
+        "cloudformation templates",
+        "Docker Cloud demos involved too much clicking",
+        "Does the operator SDK support Helm?",
+        "Try kubebuilder",
+    ]:
+        assert text in html
+    assert "Just a note" not in html and "Minimal kernel" not in html
+    cloud = _cloud(demo_day)
+    assert f'href="{DAY_URL}#h{cloud.pk}">see it in the notes</a>' in html
+    talk_link = f'From <a href="{DAY_URL}#talk-docker-for-developers">Docker for Developers 1'
+    assert talk_link in html
+    assert ">Question</span>" in html and ">To do</span>" in html
+    assert "Open (5)" in html and "Resolved (0)" in html
+    assert '/kubecon-2017/?state=open">KubeCon 2017 <span class="meta">(2 open)' in html
+    assert "Mark resolved" not in html  # readers see no form
+
+
+def test_it_lists_one_conferences_follow_ups(client, demo_day):
+    _other_conference()
+    html = client.get("/follow-ups/kubecon-2017/").content.decode()
+    assert "<h1>Follow-ups from KubeCon 2017</h1>" in html
+    assert "Try kubebuilder" in html and "Docker Cloud demos" not in html
+    assert "Open (2)" in html
+    assert client.get("/follow-ups/no-such-conference/").status_code == 404
+
+
+def test_it_shows_helpful_empty_states(client, db):
+    assert (
+        "No open follow-ups: everything asked has been answered."
+        in client.get("/follow-ups/").content.decode()
+    )
+    assert "No follow-ups yet." in client.get("/follow-ups/?state=all").content.decode()
+    assert "Open (0)" in client.get("/follow-ups/?state=bogus").content.decode()
+
+
+def test_it_lets_staff_resolve_a_follow_up(staff_client, demo_day):
+    cloud = _cloud(demo_day)
+    page = staff_client.get("/follow-ups/").content.decode()
+    assert f'action="/follow-ups/{cloud.pk}/resolve/"' in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    response = _post(
+        staff_client,
+        cloud,
+        answer="It has a **REST API**.",
+        url="https://docs.docker.com/docker-cloud/apis/",
+        next="/follow-ups/?state=open",
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/follow-ups/?state=open"
+    cloud.refresh_from_db()
+    assert cloud.resolved_at is not None
+    assert cloud.resolution_html == "It has a <strong>REST API</strong>."
+    assert cloud.resolution_url == "https://docs.docker.com/docker-cloud/apis/"
+    listing = staff_client.get("/follow-ups/?state=open").content.decode()
+    assert "Resolved: “Docker Cloud demos involved too much clicking" in listing
+    assert "Open (2)" in listing and "Resolved (1)" in listing
+    resolved = staff_client.get("/follow-ups/?state=resolved").content.decode()
+    assert "It has a <strong>REST API</strong>." in resolved and "Change the answer" in resolved
+    notes = staff_client.get(DAY_URL).content.decode()  # in place, in the notes
+    assert "Resolved follow-up" in notes
+    assert "<strong>Answer:</strong> It has a <strong>REST API</strong>." in notes
+    assert 'href="https://docs.docker.com/docker-cloud/apis/"' in notes
+    assert search("rest api").hits[0].url == f"{DAY_URL}#h{cloud.pk}"
+
+
+def test_it_keeps_the_first_resolution_time_when_the_answer_changes(staff_client, question):
+    cloud = question
+    _post(staff_client, cloud, answer="First")
+    first = Highlight.objects.get(pk=cloud.pk).resolved_at
+    _post(staff_client, cloud, answer="Second")
+    cloud.refresh_from_db()
+    assert (cloud.resolution, cloud.resolved_at) == ("Second", first)
+
+
+def test_it_sends_anonymous_visitors_to_log_in(client, question):
+    cloud = question
+    response = _post(client, cloud)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/?next=/follow-ups/")
+    cloud.refresh_from_db()
+    assert cloud.resolved_at is None
+
+
+def test_it_forbids_readers_who_are_not_staff(client, plain_user, question):
+    client.force_login(plain_user)
+    cloud = question
+    assert _post(client, cloud).status_code == 403
+    cloud.refresh_from_db()
+    assert cloud.resolved_at is None
+
+
+BAD_ANSWERS = [
+    ("", "", "Write a short answer before marking this resolved."),
+    ("   ", "", "Write a short answer before marking this resolved."),
+    ("x" * 2001, "", "Keep the answer under 2000 characters (it has 2001)"),
+    ("Fine", "javascript:alert(1)", "Enter a full web address, such as https://docs."),
+    ("Fine", "ftp://example.com/file", "Enter a full web address"),
+    ("Fine", "https://" + "a" * 500 + ".com", "That link is too long (500 characters"),
+]
+
+
+def test_it_explains_what_is_wrong_with_an_answer(staff_client, question):
+    for answer, url, message in BAD_ANSWERS:
+        response = _post(staff_client, question, answer=answer, url=url, next="/follow-ups/?x=1")
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert message in html, message
+        assert html.count(message) == 1, message
+        assert "The follow-up was not marked resolved" in html
+        assert '<details class="resolve" open>' in html
+        assert 'name="next" value="/follow-ups/?x=1"' in html
+        assert 'aria-invalid="true"' in html
+    question.refresh_from_db()
+    assert question.resolved_at is None
+
+
+def test_it_resolves_only_follow_ups(staff_client, question):
+    note = Highlight.objects.get(text="Minimal kernel")
+    assert _post(staff_client, note).status_code == 404
+    assert staff_client.get(f"/follow-ups/{question.pk}/resolve/").status_code == 405
+
+
+def test_it_ignores_a_next_address_on_another_site(staff_client, question):
+    response = _post(staff_client, question, next="https://evil.example/")
+    assert response["Location"] == "/follow-ups/"
+
+
+def test_it_needs_the_csrf_token(staff_user, question):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    assert _post(client, question).status_code == 403
+
+
+def test_it_pins_the_queries_of_the_follow_ups_page(
+    staff_client, demo_day, django_assert_num_queries
+):
+    _other_conference()
+    # session, user; the follow-ups, their counts, the conferences with open counts
+    with django_assert_num_queries(2 + 3):
+        response = staff_client.get("/follow-ups/?state=all")
+    assert response.content.decode().count("<details") == 5
+
+
+def test_it_offers_the_queryset_for_other_uses(demo_day):
+    _other_conference()
+    assert follow_ups().count() == 5
+    assert follow_ups().open().count() == 5
+    assert follow_ups().in_conference(demo_day.conference).count() == 3
+    assert follow_ups().counts() == {"open": 5, "resolved": 0, "all": 5}
+
+
+def test_it_filters_open_follow_ups_in_the_admin(staff_client, demo_day):
+    html = staff_client.get("/admin/talks/highlight/?follow_up=open").content.decode()
+    assert "3 highlights" in html
+    assert "Open follow-ups" in html

@@ -1,0 +1,203 @@
+"""Search over the demo notes: what it finds, how it reads queries, filters, odd input. Runs on
+whichever engine the database has (SQLite FTS5 by default, PostgreSQL with DATABASE_URL)."""
+
+import datetime as dt
+
+import pytest
+from django.utils.html import strip_tags
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from talks.demo import DOCKERCON_2016_DAY_1
+from talks.documents import ConferenceDoc, DayDoc, HighlightDoc, TalkDoc, save_day
+from talks.models import Conference, Day, Highlight, Snippet, Tag
+from talks.search import Kind, search
+
+pytestmark = pytest.mark.django_db
+
+DAY_URL = "/c/dockercon-2016/day-1/"
+
+NASTY_QUERIES = [
+    '"',
+    '"""',
+    '"unbalanced quote',
+    'closed "and open',
+    "*",
+    "swarm*",
+    "**swarm",
+    "-",
+    "--",
+    "-swarm",
+    ":",
+    "title:swarm",
+    "body:",
+    "NEAR",
+    "NEAR(swarm mode)",
+    "swarm NEAR/2 mode",
+    "AND OR NOT",
+    "swarm OR",
+    "(",
+    ")",
+    "^swarm",
+    "'; DROP TABLE talks_search; --",
+    "' OR 1=1 --",
+    "1' UNION SELECT * FROM auth_user --",
+    "%",
+    "_",
+    "\\",
+    "\x00",
+    "& | ! <-> :*",
+    "'swarm':*",
+    "swarm & mode | !node",
+    "<script>alert(1)</script>",
+    "🐳 docker",
+    "ß ﬁ ½",
+    "x" * 5000,
+    "swarm " * 500,
+    " ".join(f"w{i}" for i in range(300)),
+]
+
+
+@pytest.fixture(scope="module")
+def demo_day(django_db_setup, django_db_blocker):
+    """The demo day, saved once for this module (every test here only reads it, and what a
+    test changes is rolled back after it); removed at the end."""
+    with django_db_blocker.unblock():
+        day, _ = save_day(DOCKERCON_2016_DAY_1)
+    yield day
+    with django_db_blocker.unblock():
+        Conference.objects.all().delete()  # cascades, and the index rows go with them
+        Tag.objects.all().delete()
+
+
+def _texts(results) -> list[str]:
+    return [strip_tags(f"{hit.heading} {hit.excerpt}".strip()) for hit in results.hits]
+
+
+def _day(*talks: TalkDoc, number: int = 1, summary: str = "", slug: str = "testconf") -> Day:
+    doc = DayDoc(
+        conference=ConferenceDoc(name=f"Conf {slug}", slug=slug),
+        number=number,
+        title=f"Day {number} of {slug}",
+        date=dt.date(2020, 1, number),
+        summary=summary,
+        talks=list(talks),
+    )
+    day, _ = save_day(doc)
+    return day
+
+
+def test_it_finds_a_highlight_and_links_to_its_anchor(demo_day):
+    results = search("seccomp whitelist")
+    note = Highlight.objects.get(text="Seccomp whitelist")
+    assert [hit.url for hit in results.hits] == [f"{DAY_URL}#h{note.pk}"]
+    assert str(results.hits[0].heading) == "<mark>Seccomp</mark> <mark>whitelist</mark>"
+    assert results.hits[0].kind == Kind.HIGHLIGHT
+    assert "The Golden Ticket" in results.hits[0].context
+
+
+def test_it_finds_talks_snippets_and_day_summaries(demo_day):
+    talk = search("immutable infrastructure").hits[0]
+    assert talk.url == f"{DAY_URL}#talk-immutable-infrastructure"
+    snippet = Snippet.objects.get()
+    commands = search("docker service scale")
+    assert commands.hits[0].url == f"{DAY_URL}#snippet-{snippet.pk}"
+    assert commands.hits[0].is_code
+    assert str(commands.hits[0].heading) == "6 command lines"
+    assert "<mark>docker</mark> <mark>service</mark> <mark>scale</mark> vote=6" in str(
+        commands.hits[0].excerpt
+    )
+    summary = search("pipelines").hits
+    assert [hit.kind for hit in summary] == [Kind.DAY]
+    assert summary[0].url == DAY_URL
+    assert "our <mark>pipelines</mark> as soon" in str(summary[0].excerpt)
+
+
+def test_it_requires_every_word(demo_day):
+    texts = _texts(search("docker mac beta"))
+    assert texts == [
+        "Docker for Mac Beta is now open to anyone at https://www.docker.com/products/docker#/mac"
+    ]
+
+
+def test_it_matches_the_start_of_a_word(demo_day):
+    assert "Swarm mode" in _texts(search("swar"))[0]
+    assert "<mark>Swarm</mark> mode" in str(search("swar").hits[0].heading)
+    assert search('"swar"').hits == []  # a closed quote means exactly this word
+    assert "Swarm mode" in _texts(search('"swarm mo'))[0]  # typing a phrase: still a prefix
+
+
+def test_it_finds_command_ish_tokens(demo_day):
+    for query, marked in [
+        ("--update-parallelism", "--<mark>update-parallelism</mark> 2"),
+        ("instavote/vote:movies", "--image <mark>instavote/vote:movies</mark>"),
+        ("vote=6", "scale <mark>vote=6</mark>"),
+        ("-p 8080:80", "--name vote -<mark>p</mark> <mark>8080:80</mark>"),
+        ("instavote/vote:ind", "<mark>instavote/vote:indent</mark>"),
+    ]:
+        results = search(query)
+        assert [hit.kind for hit in results.hits] == [Kind.SNIPPET], query
+        assert marked in str(results.hits[0].excerpt), query
+
+
+def test_it_finds_answers_to_follow_ups(demo_day):
+    note = Highlight.objects.get(text__startswith="Docker Cloud demos")
+    note.resolution = "The Docker Cloud **API** is documented at docs.docker.com"
+    note.save()
+    hit = search("documented").hits[0]
+    assert hit.url.endswith(f"#h{note.pk}")
+    assert "<mark>documented</mark>" in str(hit.excerpt)
+
+
+def test_it_never_fails_on_odd_input(demo_day):
+    for query in NASTY_QUERIES:
+        results = search(query)
+        assert isinstance(results.hits, list), query
+    assert len(search("swarm*").hits) == len(search("-swarm").hits) == 1
+    assert len(search("NEAR(swarm mode)").hits) == 0  # "near" is a word, and it is not there
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(max_size=80))
+def test_it_never_fails_on_any_text(demo_day, text):
+    search(text)
+    search(text, tag_id=1, conference_id=1, day_id=1, page=3)
+
+
+def test_it_answers_an_empty_or_wordless_query_without_touching_the_database(
+    demo_day, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        for query in ["", "   ", '"', "*", "-- :: **", "\x00"]:
+            results = search(query)
+            assert not results.query and results.hits == []
+
+
+def test_it_filters_by_conference_day_and_tag(demo_day):
+    other = _day(
+        TalkDoc(title="Swarm at scale", tags=["orchestration"], highlights=[HighlightDoc("x")]),
+        number=2,
+        slug="other",
+    )
+    both = search("swarm")
+    assert len(both.hits) == 2
+    dockercon = Conference.objects.get(slug="dockercon-2016")
+    assert [h.url for h in search("swarm", conference_id=dockercon.pk).hits] == [both.hits[1].url]
+    assert [h.kind for h in search("swarm", day_id=other.pk).hits] == [Kind.TALK]
+    security = Tag.objects.get(slug="security")
+    assert search("swarm", tag_id=security.pk).hits == []
+    # A talk's tags apply to its notes and snippets; a note's tags to its snippets.
+    orchestration = Tag.objects.get(slug="orchestration")
+    assert len(search("swarm", tag_id=orchestration.pk).hits) == 2
+    assert len(search("instavote", tag_id=orchestration.pk).hits) == 1
+    mac = Tag.objects.get(slug="docker-for-mac")  # the keynote's tag, not the note's
+    assert len(search("instavote", tag_id=mac.pk).hits) == 1
+    tls = search("tls", tag_id=Tag.objects.get(slug="networking").pk)
+    assert len(tls.hits) == 2
+
+
+def test_it_skips_rows_of_notes_deleted_behind_its_back(demo_day):
+    Highlight.objects.filter(text="Seccomp whitelist")._raw_delete("default")
+    assert search("seccomp whitelist").hits == []

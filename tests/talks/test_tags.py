@@ -1,0 +1,63 @@
+"""Tags: the list with counts, a tag's page with its talks and notes, editing in the admin."""
+
+import pytest
+
+from talks.models import Highlight, Tag, Talk
+
+pytestmark = pytest.mark.django_db
+
+DAY_URL = "/c/dockercon-2016/day-1/"
+
+
+def test_it_lists_tags_with_their_counts(client, demo_day):
+    html = client.get("/tags/").content.decode()
+    assert '<a class="tag" href="/tags/networking/">#networking</a>' in html
+    networking = Tag.objects.get(slug="networking")
+    talks, notes = networking.talks.count(), networking.highlights.count()
+    assert (talks, notes) == (0, 5)
+    assert '#networking</a> <span class="meta">0 talks, 5 notes</span>' in html
+    assert '#security</a> <span class="meta">1 talk, 1 note</span>' in html
+
+
+def test_it_says_how_to_add_tags_when_there_are_none(client, db):
+    assert "No tags yet." in client.get("/tags/").content.decode()
+
+
+def test_it_lists_a_tags_talks_and_notes_with_links(client, demo_day):
+    html = client.get("/tags/orchestration/").content.decode()
+    assert "<h1>#orchestration</h1>" in html
+    assert '<a href="/c/dockercon-2016/day-1/keynote/">Keynote highlights</a>' in html
+    for note in Highlight.objects.filter(tags__slug="orchestration"):
+        assert f'href="{DAY_URL}#h{note.pk}"' in html
+    assert "No note is tagged" not in html
+    security = client.get("/tags/security/").content.decode()
+    assert "The Golden Ticket" in security and "Secure node to node communication." in security
+
+
+def test_it_answers_404_for_an_unknown_tag(client, demo_day):
+    response = client.get("/tags/kubernetes/")
+    assert response.status_code == 404
+    assert 'role="search"' in response.content.decode()
+
+
+def test_it_pins_the_queries_of_the_tag_pages(client, demo_day, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        client.get("/tags/")
+    with django_assert_num_queries(4):  # the tag, its talks, its notes, their tags
+        client.get("/tags/networking/")
+
+
+def test_it_lets_editors_tag_talks_and_notes_in_the_admin(staff_client, demo_day):
+    talk = Talk.objects.get(slug="keynote")
+    page = staff_client.get(f"/admin/talks/talk/{talk.pk}/change/").content.decode()
+    assert 'name="tags"' in page
+    response = staff_client.post(
+        "/admin/talks/tag/add/", {"name": "Swarm mode", "slug": "swarm-mode"}
+    )
+    assert response.status_code == 302
+    tag = Tag.objects.get(slug="swarm-mode")
+    talk.tags.add(tag)
+    note = Highlight.objects.get(text__startswith="Swarm mode.")
+    note.tags.add(tag)
+    html = staff_client.get("/tags/swarm-mode/").content.decode()
+    assert "Keynote highlights" in html and f'href="{DAY_URL}#h{note.pk}"' in html
