@@ -6,9 +6,12 @@ from django.db.models import Count, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from . import cache as page_cache
+from .feeds import with_feed_link
 from .models import Conference, Day, Tag, Talk
 
 
+@with_feed_link
 def home(request: HttpRequest) -> HttpResponse:
     conferences = Conference.objects.annotate(day_count=Count("days"))
     latest_days = Day.objects.with_conference().latest_first()[:5]
@@ -31,23 +34,32 @@ def _get_day(conference_slug: str, day_slug: str) -> Day:
     )
 
 
+@with_feed_link
 def day(request: HttpRequest, conference_slug: str, day_slug: str) -> HttpResponse:
-    the_day = _get_day(conference_slug, day_slug)
-    talks = Talk.objects.filter(day=the_day).with_notes()
-    for talk in talks:
-        talk.day = the_day
-    previous_day, next_day = the_day.neighbours()
-    return render(
-        request,
-        "talks/day.html",
-        {
-            "day": the_day,
-            "conference": the_day.conference,
-            "talks": talks,
-            "previous_day": previous_day,
-            "next_day": next_day,
-        },
-    )
+    """The day's notes; served from the page cache, which talks.cache keeps fresh."""
+    state = page_cache.day_page_state(conference_slug, day_slug)
+
+    def render_page(extra_context: dict[str, str]) -> HttpResponse:
+        the_day = Day.objects.with_conference().get(pk=state.day_id)
+        talks = Talk.objects.filter(day=the_day).with_notes()
+        for talk in talks:
+            talk.day = the_day
+        previous_day, next_day = the_day.neighbours()
+        return render(
+            request,
+            "talks/day.html",
+            {
+                "day": the_day,
+                "conference": the_day.conference,
+                "talks": talks,
+                "previous_day": previous_day,
+                "next_day": next_day,
+                **extra_context,
+            },
+        )
+
+    key = page_cache.day_page_key(state, request)
+    return page_cache.serve_cached(request, key=key, render=render_page)
 
 
 def talk(request: HttpRequest, conference_slug: str, day_slug: str, talk_slug: str) -> HttpResponse:

@@ -1,0 +1,31 @@
+"""Importing notes: plain text and Markdown in, ``DayDoc`` out (then ``save_day``).
+
+    decoded = decode_notes(uploaded_bytes)          # encodings, size, binary refusal
+    result = parse_notes(decoded.text, options=ImportOptions(conference="DockerCon 2016"))
+    outcome = import_notes(text, options=...)       # parse + save, atomically
+
+Parsing never raises on odd input; it reports ``ParseWarning``s with line numbers.
+"""
+
+from .decoding import MAX_IMPORT_BYTES, DecodedText, NotesInputError, decode_notes
+from .parse import FORMATS, ImportOptions, detect_format, parse_notes
+from .result import ParseResult, ParseWarning
+from .service import DayStats, ImportOutcome, check_importable, day_stats, import_notes
+
+__all__ = [
+    "FORMATS",
+    "MAX_IMPORT_BYTES",
+    "DayStats",
+    "DecodedText",
+    "ImportOptions",
+    "ImportOutcome",
+    "NotesInputError",
+    "ParseResult",
+    "ParseWarning",
+    "check_importable",
+    "day_stats",
+    "decode_notes",
+    "detect_format",
+    "import_notes",
+    "parse_notes",
+]

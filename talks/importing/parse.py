@@ -1,0 +1,156 @@
+"""From text to days: choose the format, read it, settle conference and day number."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from django.utils.text import slugify
+
+from ..documents import ConferenceDoc, DayDoc
+from .assembler import LIMITS, DayAssembler, DayDraft
+from .detect import infer_from_title, infer_location
+from .lines import source_lines, split_text
+from .markdown_text import MarkdownReader
+from .plain_text import PlainTextReader
+from .result import ParseResult, Placement
+
+FORMATS = {"auto": "Detect", "markdown": "Markdown", "text": "Plain text"}
+MAX_DAY_NUMBER = 999
+_MARKDOWN_SIGNS = re.compile(r"^(?:#{1,6} |```|~~~|---\s*$)|\]\(https?://", re.MULTILINE)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportOptions:
+    """What the person importing says, which wins over anything read from the text."""
+
+    conference: str = ""
+    conference_slug: str = ""
+    location: str = ""
+    starts_on: dt.date | None = None
+    day: int | None = None
+    date: dt.date | None = None
+
+
+def detect_format(text: str, *, filename: str = "") -> str:
+    """ "markdown" or "text": by the file's extension, else by Markdown's tell-tale signs."""
+    name = filename.lower()
+    if name.endswith((".md", ".markdown", ".mdown", ".mkd")):
+        return "markdown"
+    if name.endswith(".txt"):
+        return "text"
+    return "markdown" if _MARKDOWN_SIGNS.search(text[:200_000]) else "text"
+
+
+def parse_notes(
+    text: str,
+    *,
+    format: str = "auto",
+    filename: str = "",
+    options: ImportOptions | None = None,
+) -> ParseResult:
+    """Read a notes document into days. Never raises on odd input: it warns instead."""
+    options = options or ImportOptions()
+    fmt = detect_format(text, filename=filename) if format == "auto" else format
+    raw = split_text(text)
+    placement = Placement(len(raw))
+    lines = source_lines(raw, placement)
+    front: dict[str, str] = {}
+    if fmt == "markdown":
+        reader = MarkdownReader(lines, placement)
+        sections = reader.read()
+        front = reader.front_matter
+    else:
+        sections = [PlainTextReader(lines, placement).blocks()]
+    strict = bool(front.get("conference"))
+    drafts = [
+        DayAssembler(placement, markdown=fmt == "markdown", strict_levels=strict).build(blocks)
+        for blocks in sections
+    ]
+    days = _settle(drafts, front=front, options=options, placement=placement)
+    placement.warnings.sort(key=lambda w: w.line)
+    return ParseResult(days=days, warnings=placement.warnings, format=fmt, roles=placement.roles)
+
+
+def _date(value: str, *, what: str, placement: Placement) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        placement.warn(0, f"The {what} “{value}” is not a date like 2016-06-20; it was left out.")
+        return None
+
+
+def _number(value: str, *, placement: Placement) -> int | None:
+    if not value:
+        return None
+    if value.isdigit() and 1 <= int(value) <= MAX_DAY_NUMBER:
+        return int(value)
+    placement.warn(0, f"The day number “{value}” is not a number from 1 to {MAX_DAY_NUMBER}.")
+    return None
+
+
+def _settle(
+    drafts: list[DayDraft], *, front: dict[str, str], options: ImportOptions, placement: Placement
+) -> list[DayDoc]:
+    """Decide conference, day numbers, dates and titles: options, then front matter, then text."""
+    first_title = drafts[0].title or front.get("title", "")
+    inferred_name, _ = infer_from_title(first_title)
+    name = options.conference or front.get("conference", "") or inferred_name
+    name = name[: LIMITS["meta"]]
+    intro = "\n\n".join(drafts[0].intro)
+    location = options.location or front.get("location", "")
+    if not location and name:
+        location = infer_location(intro, conference=name)
+    conference = ConferenceDoc(
+        name=name,
+        slug=(options.conference_slug or front.get("conference-slug", "") or slugify(name))[:200],
+        location=location[: LIMITS["meta"]],
+        starts_on=options.starts_on
+        or _date(front.get("starts-on", ""), what="start date", placement=placement),
+    )
+    single = len(drafts) == 1
+    days = []
+    for index, draft in enumerate(drafts):
+        attrs = draft.title_attrs.values if draft.title_attrs else {}
+        title = draft.title or (front.get("title", "") if single else "")
+        _, title_number = infer_from_title(title)
+        number = (
+            (options.day if single else None)
+            or (_number(front.get("day", ""), placement=placement) if single else None)
+            or _number(attrs.get("day", ""), placement=placement)
+            or title_number
+            or draft.marker_number
+        )
+        if number is None:
+            number = index + 1
+            placement.warn(0, f"No day number found (such as “Day 1”); used {number}.")
+        if title_number and draft.marker_number and title_number != draft.marker_number:
+            placement.warn(
+                0, f"The title says Day {title_number} but the text says Day {draft.marker_number}."
+            )
+        date = (options.date if single else None) or _date(
+            (front.get("date", "") if single else "") or attrs.get("date", ""),
+            what="date",
+            placement=placement,
+        )
+        days.append(
+            DayDoc(
+                conference=conference,
+                number=number,
+                title=title or f"{name or 'Conference'} Day {number}"[: LIMITS["day_title"]],
+                date=date,
+                intro="\n\n".join(draft.intro),
+                summary="\n\n".join(draft.summary),
+                author=draft.author,
+                author_title=draft.author_title,
+                next_day_title=draft.next_day_title,
+                talks=draft.talks,
+            )
+        )
+    numbers = [day.number for day in days]
+    if len(set(numbers)) != len(numbers):
+        placement.warn(0, "Two days have the same number; the later one replaces the earlier.")
+    return days

@@ -1,0 +1,136 @@
+"""Importing for real: parse, fill in what the database already knows, save atomically."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+
+from ..documents import DayDoc, HighlightDoc, SaveReport, save_day
+from ..models import Conference, Day, Talk
+from .decoding import NotesInputError
+from .detect import find_links
+from .parse import ImportOptions, parse_notes
+from .result import ParseResult
+
+
+@dataclass
+class DayStats:
+    """What a day holds, counted the way the preview and the report show it."""
+
+    talks: int = 0
+    highlights: int = 0
+    follow_ups: int = 0
+    snippets: int = 0
+    commands: int = 0
+    links: int = 0
+
+    def __str__(self) -> str:
+        parts = [
+            _plural(self.talks, "talk"),
+            _plural(self.highlights, "highlight"),
+            _plural(self.follow_ups, "follow-up"),
+            _plural(self.snippets, "snippet") + f" ({_plural(self.commands, 'command')})",
+            _plural(self.links, "link"),
+        ]
+        return ", ".join(parts)
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def day_stats(doc: DayDoc) -> DayStats:
+    stats = DayStats(talks=len(doc.talks))
+    stack: list[HighlightDoc] = []
+    for talk in doc.talks:
+        stats.links += bool(talk.session_url)
+        stats.snippets += len(talk.snippets)
+        stats.commands += sum(len(s.lines) for s in talk.snippets)
+        stack.extend(talk.highlights)
+    while stack:
+        highlight = stack.pop()
+        stats.highlights += 1
+        stats.follow_ups += highlight.kind in {"follow-up", "question", "todo"}
+        stats.links += len(find_links(highlight.text))
+        stats.snippets += len(highlight.snippets)
+        stats.commands += sum(len(s.lines) for s in highlight.snippets)
+        stack.extend(highlight.children)
+    return stats
+
+
+@dataclass
+class ImportOutcome:
+    result: ParseResult
+    saved: list[tuple[Day, SaveReport]] = field(default_factory=list)
+
+    @property
+    def days(self) -> list[DayDoc]:
+        return self.result.days
+
+
+def check_importable(result: ParseResult) -> None:
+    """Refuse, with a message saying what to do, a parse that cannot become a day."""
+    for day in result.days:
+        if not day.conference.name:
+            raise NotesInputError(
+                "Could not tell which conference these notes are from: give the conference "
+                "name (for example “DockerCon 2016”)."
+            )
+        if not (day.talks or day.intro or day.summary):
+            raise NotesInputError(
+                "Found nothing to import: no talks, notes, intro or summary, only "
+                + (f"the title “{day.title}”." if day.title else "a title.")
+            )
+
+
+def complete_from_database(days: list[DayDoc]) -> None:
+    """Keep what the text cannot say: the conference's description, place and dates, the
+    day's date, and the tags editors added (on talks and notes whose text is unchanged)."""
+    for doc in days:
+        conference = Conference.objects.filter(slug=doc.conference.slug).first()
+        if conference is None:
+            continue
+        doc.conference.description = doc.conference.description or conference.description
+        doc.conference.location = doc.conference.location or conference.location
+        doc.conference.starts_on = doc.conference.starts_on or conference.starts_on
+        day = Day.objects.filter(conference=conference, number=doc.number).first()
+        if day is None:
+            continue
+        doc.date = doc.date or day.date
+        talks = {talk.slug: talk for talk in Talk.objects.filter(day=day).with_notes()}
+        for talk_doc in doc.talks:
+            talk = talks.get(talk_doc.slug)
+            if talk is None:
+                continue
+            talk_doc.tags = talk_doc.tags or [tag.name for tag in talk.tags.all()]
+            pairs = list(zip(talk_doc.highlights, talk.notes, strict=False))
+            while pairs:
+                highlight_doc, row = pairs.pop()
+                if not highlight_doc.tags and highlight_doc.text == row.text:
+                    highlight_doc.tags = [tag.name for tag in row.tags.all()]
+                pairs.extend(zip(highlight_doc.children, row.notes, strict=False))
+
+
+def import_notes(
+    text: str,
+    *,
+    format: str = "auto",
+    filename: str = "",
+    options: ImportOptions | None = None,
+    dry_run: bool = False,
+) -> ImportOutcome:
+    """Parse ``text`` and save its days in one transaction: all of them or nothing.
+
+    Raises ``NotesInputError`` when the text cannot be imported (no conference, nothing found).
+    """
+    result = parse_notes(text, format=format, filename=filename, options=options)
+    check_importable(result)
+    complete_from_database(result.days)
+    outcome = ImportOutcome(result=result)
+    if dry_run:
+        return outcome
+    with transaction.atomic():
+        for doc in result.days:
+            outcome.saved.append(save_day(doc))
+    return outcome

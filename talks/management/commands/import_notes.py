@@ -1,0 +1,122 @@
+"""manage.py import_notes FILE: bring a notes document (plain text or Markdown) in."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
+
+from talks.importing import (
+    FORMATS,
+    MAX_IMPORT_BYTES,
+    ImportOptions,
+    NotesInputError,
+    day_stats,
+    decode_notes,
+    import_notes,
+)
+from talks.importing.parse import MAX_DAY_NUMBER
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"“{value}” is not a date like 2016-06-20") from None
+
+
+def _day_number(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_DAY_NUMBER:
+        raise argparse.ArgumentTypeError(
+            f"“{value}” is not a day number from 1 to {MAX_DAY_NUMBER}"
+        )
+    return int(value)
+
+
+class Command(BaseCommand):
+    help = (
+        "Import conference notes from a plain-text or Markdown file (- reads standard input). "
+        "Importing the same document again updates the notes instead of duplicating them; "
+        "nothing is saved unless everything is."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("file", help="The notes file, or - for standard input.")
+        parser.add_argument("--format", choices=list(FORMATS), default="auto")
+        parser.add_argument(
+            "--conference", default="", help="Conference name, e.g. “DockerCon 2016” "
+            "(default: read from the title, e.g. “DockerCon 2016 Highlights Day 1”).",
+        )  # fmt: skip
+        parser.add_argument("--conference-slug", default="", help="Default: from the name.")
+        parser.add_argument("--location", default="", help="Where the conference takes place.")
+        parser.add_argument("--starts-on", type=_date, help="First day, YYYY-MM-DD.")
+        parser.add_argument("--day", type=_day_number, help="Day number (default: from the text).")
+        parser.add_argument("--date", type=_date, help="The day's date, YYYY-MM-DD.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Show what would be imported; save nothing."
+        )
+
+    def handle(self, *args, **options) -> None:
+        name = options["file"]
+        data = self._read(name)
+        try:
+            decoded = decode_notes(data)
+            outcome = import_notes(
+                decoded.text,
+                format=options["format"],
+                filename="" if name == "-" else name,
+                options=ImportOptions(
+                    conference=options["conference"],
+                    conference_slug=options["conference_slug"],
+                    location=options["location"],
+                    starts_on=options["starts_on"],
+                    day=options["day"],
+                    date=options["date"],
+                ),
+                dry_run=options["dry_run"],
+            )
+        except NotesInputError as error:
+            raise CommandError(f"{name}: {error}") from None
+        except DatabaseError as error:
+            raise CommandError(
+                f"{name}: nothing was saved; the database refused: {error}"
+            ) from None
+        for warning in [*decoded.warnings, *outcome.result.warnings]:
+            where = f"{name}:{warning.line}" if warning.line else name
+            self.stderr.write(f"{where}: {warning.message}")
+        label = "Markdown" if outcome.result.format == "markdown" else "plain text"
+        for index, doc in enumerate(outcome.days):
+            line = (
+                f"{doc.conference.name}, Day {doc.number}: “{doc.title}” ({label}, "
+                f"{decoded.encoding}): {day_stats(doc)}."
+            )
+            if outcome.saved:
+                report = outcome.saved[index][1]
+                line += (
+                    f" Rows: {report.created} created, {report.updated} updated, "
+                    f"{report.unchanged} unchanged, {report.deleted} removed."
+                )
+            self.stdout.write(line)
+        if options["dry_run"]:
+            self.stdout.write("Dry run: nothing was saved.")
+        elif outcome.result.warnings:
+            count = len(outcome.result.warnings)
+            self.stdout.write(f"Imported with {count} warning{'s' if count != 1 else ''} (above).")
+
+    def _read(self, name: str) -> bytes:
+        if name == "-":
+            data = sys.stdin.buffer.read(MAX_IMPORT_BYTES + 1)
+        else:
+            path = Path(name)
+            if not path.is_file():
+                raise CommandError(f"{name}: no such file.")
+            try:
+                with path.open("rb") as handle:
+                    data = handle.read(MAX_IMPORT_BYTES + 1)
+            except OSError as error:
+                raise CommandError(f"{name}: cannot be read ({error.strerror}).") from None
+        return data

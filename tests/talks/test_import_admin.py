@@ -1,0 +1,159 @@
+"""The admin's "Import notes": upload or paste → preview → confirm; staff only; clear errors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import DatabaseError
+from django.test import Client
+
+from talks.admin_import import SESSION_KEY
+from talks.models import Day, Highlight, Talk
+from tests.talks.test_import_seed import SEED
+
+URL = "/admin/talks/day/import/"
+CONFIRM = "/admin/talks/day/import/confirm/"
+
+
+def preview(client, **data):
+    return client.post(URL, {"format": "auto", **data})
+
+
+def token_of(response) -> str:
+    return re.search(r'name="token" value="([^"]+)"', response.content.decode()).group(1)
+
+
+def test_it_is_for_staff_only(client, plain_user):
+    assert client.get(URL).status_code == 302
+    client.force_login(plain_user)
+    response = client.get(URL)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+    assert client.post(CONFIRM, {"token": "x"}).status_code == 302
+
+
+def test_it_is_linked_from_the_days_list(staff_client):
+    page = staff_client.get("/admin/talks/day/").content.decode()
+    assert f'href="{URL}"' in page
+
+
+def test_it_previews_an_uploaded_file_as_a_tree_before_saving(staff_client):
+    upload = SimpleUploadedFile("day1.txt", SEED.read_bytes(), content_type="text/plain")
+    response = preview(staff_client, file=upload, date="2016-06-20")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert Day.objects.count() == 0  # nothing saved yet
+    assert "Read from day1.txt as plain text (UTF-8)." in page
+    assert "4 talks, 49 highlights, 3 follow-ups, 1 snippet (6 commands), 3 links" in page
+    assert "<h4>The Golden Ticket: Docker and High Security Microservices" in page
+    assert 'href="http://dockercon2016.sched.org/event/70Ni"' in page
+    # Nesting: Pitfalls of seccomp holds Fragile and Libseccomp in a list of its own.
+    assert re.search(r"Pitfalls of seccomp:.*?<ul>\s*<li[^>]*>\s*Fragile", page, re.S)
+    assert "import-badge--follow-up" in page
+    assert "$ docker service update vote --image instavote/vote:movies" in page
+    assert "<strong>Next day:</strong> DockerCon 2016 Highlights Day 2" in page
+    assert "a new day." in page
+
+
+def test_it_imports_on_confirm_and_says_what_it_did(staff_client):
+    response = preview(staff_client, text=SEED.read_text(), date="2016-06-20")
+    confirmed = staff_client.post(CONFIRM, {"token": token_of(response)}, follow=True)
+    day = Day.objects.get()
+    assert confirmed.redirect_chain[-1][0] == f"/admin/talks/day/{day.pk}/change/"
+    assert "Imported “DockerCon 2016 Highlights Day 1”: 62 created, 0 updated" in (
+        confirmed.content.decode()
+    )
+    assert (day.date.isoformat(), Talk.objects.count()) == ("2016-06-20", 4)
+    again = staff_client.post(CONFIRM, {"token": token_of(response)})
+    assert again.status_code == 400
+    assert "This preview has expired or was already imported." in again.content.decode()
+
+
+def test_it_rereads_the_text_on_confirm_and_trusts_only_the_token(staff_client):
+    response = preview(staff_client, text=SEED.read_text())
+    staff_client.post(
+        CONFIRM, {"token": token_of(response), "text": "Evil 2020 Day 1\n\nTalk\n\n• injected\n"}
+    )
+    assert not Highlight.objects.filter(text="injected").exists()
+    assert Day.objects.get().conference.name == "DockerCon 2016"
+
+
+def test_it_shows_an_existing_day_will_be_updated(staff_client, demo_day):
+    page = preview(staff_client, text=SEED.read_text()).content.decode()
+    assert "updates the existing day" in page
+    assert f'href="/admin/talks/day/{demo_day.pk}/change/"' in page
+
+
+def test_it_shows_warnings_with_line_numbers(staff_client):
+    page = preview(staff_client, text="Conf 2020 Day 1\n\n• stray note\n").content.decode()
+    assert "Line 3: These notes come before any talk title" in page
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "Upload a file or paste the notes."),
+        ({"text": "   \n "}, "The notes are empty: there is nothing to import."),
+        ({"text": "Just a title"}, "Found nothing to import"),
+        ({"text": "notes\n\n- a\n"}, "Could not tell which conference these notes are from"),
+        ({"text": "x", "file": "FILE"}, "Upload a file or paste the notes, not both."),
+        ({"text": "a\x00b"}, "This looks like a binary file"),
+        ({"file": "BINARY"}, "This looks like a binary file"),
+        ({"file": "HUGE"}, "The notes are 5.0 MB (5,242,890 bytes); the limit is 5 MB."),
+        ({"text": "x" * 2_000_001}, "The pasted notes are too long (2,000,001 characters)"),
+        ({"text": "a", "day": "0"}, "Ensure this value is greater than or equal to 1."),
+        ({"text": "a", "date": "2016-13-01"}, "Enter a valid date."),
+    ],
+)
+def test_it_explains_what_is_wrong_with_the_input(staff_client, data, message):
+    files = {
+        "FILE": SimpleUploadedFile("a.txt", b"Conf 2020 Day 1\n"),
+        "BINARY": SimpleUploadedFile("a.png", b"\x89PNG\x00\x00\x00IHDR"),
+        "HUGE": SimpleUploadedFile("big.txt", b"x" * (5 * 1024 * 1024 + 10)),
+    }
+    if "file" in data:
+        data = {**data, "file": files[data["file"]]}
+    response = preview(staff_client, **data)
+    assert response.status_code == 400
+    assert message in response.content.decode().replace("&#x27;", "'")
+    assert Day.objects.count() == 0
+
+
+def test_it_reads_latin1_and_utf16_uploads(staff_client):
+    text = "Café Conf 2020 Day 1\n\nKeynote\n\n- déjà vu\n"
+    latin = preview(staff_client, file=SimpleUploadedFile("a.txt", text.encode("latin-1")))
+    assert "read as Windows-1252" in latin.content.decode()
+    utf16 = preview(staff_client, file=SimpleUploadedFile("a.txt", text.encode("utf-16")))
+    assert "(UTF-16)" in utf16.content.decode()
+    assert "déjà vu" in utf16.content.decode()
+
+
+def test_it_saves_nothing_and_says_so_when_the_database_fails(staff_client, monkeypatch):
+    response = preview(staff_client, text=SEED.read_text())
+
+    def broken(*args, **kwargs):
+        raise DatabaseError("disk I/O error")
+
+    monkeypatch.setattr(Highlight, "save", broken)
+    confirmed = staff_client.post(CONFIRM, {"token": token_of(response)})
+    assert confirmed.status_code == 400
+    assert "Nothing was saved: the database refused the import (disk I/O error)." in (
+        confirmed.content.decode()
+    )
+    assert Day.objects.count() == 0
+
+
+def test_it_needs_post_and_a_csrf_token_to_confirm(staff_user):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff_user)
+    assert client.get(CONFIRM).status_code == 405
+    assert client.post(CONFIRM, {"token": "x"}).status_code == 403
+    assert client.post(URL, {"text": SEED.read_text()}).status_code == 403
+
+
+def test_it_keeps_only_a_few_previews_in_the_session(staff_client):
+    for _ in range(5):
+        preview(staff_client, text=SEED.read_text())
+    assert len(staff_client.session[SESSION_KEY]) == 3
