@@ -14,6 +14,9 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 RUNNER_ANONYMOUS = True
 RUNNER_POOL_SIZE = 0
+# Engine tests keep sandboxes in pytest's private (0700) tmp dirs, which --userns-remap cannot
+# traverse; tests/integration/test_faults.py runs the production default, remapped.
+RUNNER_USERNS_REMAP = False
 RUNNER_BASE_DIR = Path(os.environ.get("RUNNER_BASE_DIR", "/tmp/confnotes-test-sandboxes"))  # noqa: F405,S108
 RUNNER_IMAGES_DIR = Path(os.environ.get("RUNNER_IMAGES_DIR", "/tmp/confnotes-test-images"))  # noqa: F405,S108
 

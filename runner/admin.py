@@ -61,9 +61,14 @@ class LogEntryAdmin(ReadOnlyAdmin):
         "content_type",
         "object_repr",
         "action_flag",
-        "change_message",
+        "change",
     ]
     list_filter = ["action_flag", "content_type"]
     search_fields = ["object_repr", "change_message", "user__username"]
     list_select_related = ["user", "content_type"]
     date_hierarchy = "action_time"
+
+    @admin.display(description="change")
+    def change(self, obj: LogEntry) -> str:
+        """What changed, in words ("Changed Summary."), not the stored JSON."""
+        return obj.get_change_message()

@@ -685,6 +685,10 @@ def _dockerd_argv(engine: SandboxEngine, node: SandboxNode) -> list[str]:
         "--no-new-privileges",
         "--shutdown-timeout=2",
         "--log-level=warn",
+        # A task that floods its output must not fill the disk other sandboxes share; services
+        # may not choose their own log driver or options (the command policy refuses them).
+        "--log-opt=max-size=1m",
+        "--log-opt=max-file=2",
     ]
     if engine.storage_driver:
         argv.append(f"--storage-driver={engine.storage_driver}")

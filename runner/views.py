@@ -57,7 +57,9 @@ def _forbidden(request: HttpRequest) -> HttpResponse | None:
 
 def _message(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
     template = "runner/message.html#message" if request.htmx else "runner/message.html"
-    return render(request, template, {"message": message}, status=status)
+    # A link back, not `javascript:history.back()`: the CSP allows no inline script.
+    context = {"message": message, "back": _referer(request)}
+    return render(request, template, context, status=status)
 
 
 def _referer(request: HttpRequest) -> str:

@@ -110,12 +110,21 @@ def _upsert(model, lookup: dict, values: dict, report: SaveReport):
     return obj
 
 
-def _tags(names: list[str]) -> list[Tag]:
-    tags = []
-    for name in names:
-        tag = Tag.objects.filter(slug=slugify(name)).first() or Tag.objects.create(name=name)
-        tags.append(tag)
-    return tags
+class _TagCache:
+    """Tags by slug, fetched once per save and created on first use."""
+
+    def __init__(self) -> None:
+        self._by_slug = {tag.slug: tag for tag in Tag.objects.all()}
+
+    def ids(self, names: list[str]) -> set[int]:
+        wanted = set()
+        for name in names:
+            slug = slugify(name)
+            tag = self._by_slug.get(slug)
+            if tag is None:
+                tag = self._by_slug[slug] = Tag.objects.create(name=name, slug=slug)
+            wanted.add(tag.pk)
+        return wanted
 
 
 def _save_snippets(
@@ -140,36 +149,116 @@ def _save_snippets(
     return position, kept
 
 
-def _save_highlights(
+_HIGHLIGHT_FIELDS = ("text", "style", "kind")
+
+
+def _sync_highlights(
+    talk: Talk, docs: list[HighlightDoc], tags: _TagCache, report: SaveReport
+) -> dict[int, tuple[Highlight, HighlightDoc]]:
+    """Match the talk's highlight tree to ``docs`` level by level, in bulk.
+
+    Rows are matched by (parent, position) and written with bulk_create/bulk_update, so a
+    talk costs a handful of queries whatever its size; returns (row, doc) by ``id(doc)``.
+    """
+    existing = {(h.parent_id, h.position): h for h in Highlight.objects.filter(talk=talk)}
+    rows: dict[int, tuple[Highlight, HighlightDoc]] = {}
+    written: list[Highlight] = []
+    level: list[tuple[int | None, list[HighlightDoc]]] = [(None, docs)]
+    while level:
+        created, updated, placed = [], [], []
+        for parent_id, children in level:
+            for position, doc in enumerate(children):
+                row = existing.get((parent_id, position))
+                values = {"text": doc.text, "style": doc.style, "kind": doc.kind}
+                if row is None:
+                    row = Highlight(talk=talk, parent_id=parent_id, position=position, **values)
+                    created.append(row)
+                elif any(getattr(row, name) != value for name, value in values.items()):
+                    for name, value in values.items():
+                        setattr(row, name, value)
+                    updated.append(row)
+                else:
+                    report.unchanged += 1
+                placed.append((row, doc))
+        for row in created + updated:  # what Highlight.save() would do; bulk writes skip it
+            row.render()
+        Highlight.objects.bulk_create(created, batch_size=500)
+        Highlight.objects.bulk_update(
+            updated, [*_HIGHLIGHT_FIELDS, "text_html", "resolution_html"], batch_size=500
+        )
+        report.created += len(created)
+        report.updated += len(updated)
+        written += created + updated
+        for row, doc in placed:
+            rows[id(doc)] = (row, doc)
+        level = [(row.pk, doc.children) for row, doc in placed if doc.children]
+    _sync_highlight_tags(talk, rows, tags)
+    _index(written, talk)
+    return rows
+
+
+def _sync_highlight_tags(
+    talk: Talk, rows: dict[int, tuple[Highlight, HighlightDoc]], tags: _TagCache
+) -> None:
+    """Set every highlight's tags as its document says, with one read and bulk writes."""
+    through = Highlight.tags.through
+    have = set(through.objects.filter(highlight__talk=talk).values_list("highlight_id", "tag_id"))
+    want = {(row.pk, tag_id) for row, doc in rows.values() for tag_id in tags.ids(doc.tags)}
+    if want == have:
+        return
+    for highlight_id, tag_id in have - want:
+        through.objects.filter(highlight_id=highlight_id, tag_id=tag_id).delete()
+    through.objects.bulk_create(
+        [through(highlight_id=h, tag_id=t) for h, t in want - have], batch_size=500
+    )
+    from . import cache
+
+    cache.bump_notes_version()
+
+
+def _index(rows: list[Highlight], talk: Talk) -> None:
+    """Bulk writes send no signals: index the rows and version the cached pages here."""
+    from . import cache, search
+
+    if not rows:
+        return
+    search.index_documents(
+        search.highlight_document(
+            pk=row.pk,
+            talk_id=talk.pk,
+            day_id=talk.day_id,
+            style=row.style,
+            text_html=row.text_html,
+            resolution_html=row.resolution_html,
+        )
+        for row in rows
+    )
+    cache.bump_notes_version()
+
+
+def _save_snippet_tree(
     talk: Talk,
-    parent: Highlight | None,
     docs: list[HighlightDoc],
-    counters: dict[str, int],
-    kept: dict[str, set[int]],
+    rows: dict[int, tuple[Highlight, HighlightDoc]],
+    counter: list[int],
+    kept: set[int],
     report: SaveReport,
 ) -> None:
-    for position, doc in enumerate(docs):
-        highlight = _upsert(
-            Highlight,
-            {"talk": talk, "parent": parent, "position": position},
-            {"text": doc.text, "style": doc.style, "kind": doc.kind},
-            report,
-        )
-        kept["highlights"].add(highlight.pk)
-        wanted = {tag.pk for tag in _tags(doc.tags)}
-        if set(highlight.tags.values_list("pk", flat=True)) != wanted:
-            highlight.tags.set(wanted)
-        counters["snippet"], snippet_ids = _save_snippets(
-            talk, highlight, doc.snippets, counters["snippet"], report
-        )
-        kept["snippets"] |= snippet_ids
-        _save_highlights(talk, highlight, doc.children, counters, kept, report)
+    """Snippets in document order (depth first), each after the highlight it follows."""
+    for doc in docs:
+        if doc.snippets:
+            counter[0], ids = _save_snippets(
+                talk, rows[id(doc)][0], doc.snippets, counter[0], report
+            )
+            kept |= ids
+        _save_snippet_tree(talk, doc.children, rows, counter, kept, report)
 
 
 @transaction.atomic
 def save_day(doc: DayDoc) -> tuple[Day, SaveReport]:
     """Create or update the day described by ``doc``; everything or nothing is written."""
     report = SaveReport()
+    tags = _TagCache()
     conference = _upsert(
         Conference,
         {"slug": doc.conference.slug},
@@ -209,17 +298,17 @@ def save_day(doc: DayDoc) -> tuple[Day, SaveReport]:
             report,
         )
         talk_ids.append(talk.pk)
-        wanted = {tag.pk for tag in _tags(talk_doc.tags)}
+        wanted = tags.ids(talk_doc.tags)
         if set(talk.tags.values_list("pk", flat=True)) != wanted:
             talk.tags.set(wanted)
-        kept: dict[str, set[int]] = {"highlights": set(), "snippets": set()}
-        counters = {"snippet": 0}
-        _save_highlights(talk, None, talk_doc.highlights, counters, kept, report)
-        counters["snippet"], trailing = _save_snippets(
-            talk, None, talk_doc.snippets, counters["snippet"], report
-        )
-        kept["snippets"] |= trailing
-        report.deleted += talk.snippets.exclude(pk__in=kept["snippets"]).delete()[0]
-        report.deleted += talk.highlights.exclude(pk__in=kept["highlights"]).delete()[0]
+        rows = _sync_highlights(talk, talk_doc.highlights, tags, report)
+        kept_snippets: set[int] = set()
+        counter = [0]
+        _save_snippet_tree(talk, talk_doc.highlights, rows, counter, kept_snippets, report)
+        counter[0], trailing = _save_snippets(talk, None, talk_doc.snippets, counter[0], report)
+        kept_snippets |= trailing
+        kept_highlights = {row.pk for row, _ in rows.values()}
+        report.deleted += talk.snippets.exclude(pk__in=kept_snippets).delete()[0]
+        report.deleted += talk.highlights.exclude(pk__in=kept_highlights).delete()[0]
     report.deleted += day.talks.exclude(pk__in=talk_ids).delete()[0]
     return day, report

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 
 import markdown as md
 import nh3
@@ -38,6 +39,19 @@ def _autolink(text: str) -> str:
     return "".join(out)
 
 
+_local = threading.local()
+
+
+def _converter() -> md.Markdown:
+    """One Markdown converter per thread: building one costs more than most conversions."""
+    converter = getattr(_local, "converter", None)
+    if converter is None:
+        converter = _local.converter = md.Markdown(
+            extensions=["fenced_code", "sane_lists", "tables", "nl2br"], output_format="html"
+        )
+    return converter
+
+
 def render_markdown(text: str, *, inline: bool = False) -> str:
     """Render user Markdown to safe HTML.
 
@@ -46,11 +60,8 @@ def render_markdown(text: str, *, inline: bool = False) -> str:
     """
     if not text.strip():
         return ""
-    html = md.markdown(
-        _autolink(text),
-        extensions=["fenced_code", "sane_lists", "tables", "nl2br"],
-        output_format="html",
-    )
+    converter = _converter()
+    html = converter.reset().convert(_autolink(text))
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -70,3 +81,18 @@ _SHELL_FORMATTER = HtmlFormatter(nowrap=True)
 def highlight_shell(command: str) -> str:
     """One command line as shell-highlighted HTML spans (Pygments escapes the text)."""
     return highlight(command, _SHELL_LEXER, _SHELL_FORMATTER).rstrip("\n")
+
+
+def web_link(url: str) -> str:
+    """``url`` if it is an absolute http(s) URL that is safe in an href, else "".
+
+    URL fields are validated where people type them, but a page must not turn whatever is
+    stored (a direct write, an old import) into a ``javascript:`` or ``data:`` link.
+    """
+    url = (url or "").strip()
+    scheme, sep, rest = url.partition(":")
+    if not sep or scheme.lower() not in {"http", "https"} or not rest.startswith("//"):
+        return ""
+    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+        return ""
+    return url

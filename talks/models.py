@@ -228,9 +228,13 @@ class Highlight(models.Model):
         return self.text[:80]
 
     def save(self, *args, **kwargs) -> None:
+        self.render()
+        super().save(*args, **kwargs)
+
+    def render(self) -> None:
+        """Derive the HTML fields from the Markdown ones (bulk writes call this themselves)."""
         self.text_html = render_markdown(self.text, inline=self.style != self.Style.PARAGRAPH)
         self.resolution_html = render_markdown(self.resolution, inline=True)
-        super().save(*args, **kwargs)
 
     @property
     def anchor(self) -> str:
@@ -288,3 +292,16 @@ class SnippetLine(models.Model):
     @property
     def anchor(self) -> str:
         return f"line-{self.pk}"
+
+
+class NotesVersion(models.Model):
+    """One row whose token changes with every edit of the notes; cached pages are keyed on it.
+
+    It lives in the database, beside what it versions, so an edit and its new token commit (or
+    roll back) together and every web process sees them at once (see talks.cache).
+    """
+
+    token = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return self.token

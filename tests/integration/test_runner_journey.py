@@ -232,6 +232,7 @@ def _start_worker(base_dir: Path) -> subprocess.Popen:
         "RUNNER_BASE_DIR": str(base_dir),
         "RUNNER_IMAGES_DIR": str(settings.RUNNER_IMAGES_DIR),
         "RUNNER_POOL_SIZE": "0",
+        "RUNNER_USERNS_REMAP": "false",  # base_dir is in pytest's private tmp dir
     }
     return subprocess.Popen(
         [sys.executable, "manage.py", "run_worker", "--interval", "0.05"],

@@ -136,7 +136,7 @@ def test_it_saves_nothing_and_says_so_when_the_database_fails(staff_client, monk
     def broken(*args, **kwargs):
         raise DatabaseError("disk I/O error")
 
-    monkeypatch.setattr(Highlight, "save", broken)
+    monkeypatch.setattr(Highlight, "render", broken)  # every written highlight is rendered
     confirmed = staff_client.post(CONFIRM, {"token": token_of(response)})
     assert confirmed.status_code == 400
     assert "Nothing was saved: the database refused the import (disk I/O error)." in (

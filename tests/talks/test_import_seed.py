@@ -164,7 +164,7 @@ def test_it_leaves_an_existing_day_untouched_when_a_reimport_fails(demo_day, mon
     def failing_save(self, *args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(Highlight, "save", failing_save)
+    monkeypatch.setattr(Highlight, "render", failing_save)  # every written highlight is rendered
     with pytest.raises(RuntimeError):
         import_notes(edited)
     assert comparable(day_document(Day.objects.get(pk=demo_day.pk))) == before
