@@ -3,11 +3,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 8000
 export DJANGO_SETTINGS_MODULE ?= notes_site.settings
 
-.PHONY: help venv setup run worker test test-fast test-engine test-browser test-postgres lint format bench clean
+.PHONY: help venv setup run worker test test-fast test-engine test-browser test-postgres lint format bench clean axe
 
 help:
 	@echo "make run    - set up and serve the demo site on http://$(HOST):$(PORT)/"
@@ -22,6 +23,14 @@ $(STAMP): requirements.txt requirements-dev.txt
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# axe-core for the accessibility checks of the browser tests, at the version package-lock.json pins.
+$(AXE): tests/e2e/axe/package.json tests/e2e/axe/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the accessibility checks: apt-get install nodejs npm"; exit 1; }
+	cd tests/e2e/axe && npm ci --no-audit --no-fund --loglevel=error
+	@touch $(AXE)
+
+axe: $(AXE)
 
 setup: venv
 	@mkdir -p var
@@ -42,7 +51,7 @@ format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: venv lint
+test: venv lint axe
 	$(VENV)/bin/pytest
 
 test-fast: venv
@@ -51,14 +60,14 @@ test-fast: venv
 test-engine: venv
 	$(VENV)/bin/pytest -m engine
 
-test-browser: venv
+test-browser: venv axe
 	$(VENV)/bin/pytest -m browser
 
 bench: setup
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) var staticfiles .pytest_cache .ruff_cache tests/e2e/axe/node_modules
 
 # The database-facing tests again on PostgreSQL (CI sets DATABASE_URL; see .ci/run).
 test-postgres: venv

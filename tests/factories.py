@@ -8,7 +8,7 @@ import random
 from talks.documents import ConferenceDoc, DayDoc, HighlightDoc, SnippetDoc, TalkDoc, save_day
 from talks.models import Day
 
-WORDS = (
+WORDS = (  # noqa: SIM905 (one sentence of words reads better than a list of 34)
     "swarm service node task replica rolling update parallelism delay image registry network "
     "overlay ingress routing mesh secret config volume mount seccomp apparmor namespace cgroup "
     "kernel container orchestration scheduler healthcheck rollback manager worker raft quorum"

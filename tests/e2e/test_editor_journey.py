@@ -1,0 +1,46 @@
+"""An editor logs in, edits the day's summary in the admin with the Markdown preview, and sees
+it on the day page, as does every reader at once (the cached page follows the edit)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import DAY_URL
+
+pytestmark = pytest.mark.browser
+
+
+def test_it_lets_an_editor_preview_and_publish_a_summary(pages, page, demo_day, django_user_model):
+    django_user_model.objects.create_superuser(username="editor", password="editor-password")
+    reader = pages.new()
+    reader.goto(DAY_URL)  # the page is cached from now on
+    expect(reader.locator(".summary")).to_contain_text("Good first day.")
+
+    page.goto(f"/admin/talks/day/{demo_day.pk}/change/")
+    expect(page).to_have_url(re.compile("/admin/login/"))
+    page.get_by_label("Username").fill("editor")
+    page.get_by_label("Password").fill("editor-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(re.compile(f"/admin/talks/day/{demo_day.pk}/change/$"))
+
+    summary = page.locator("textarea#id_summary")
+    summary.fill("A **great** day: `docker service ls` *everywhere*.")
+    page.locator("#id_summary + button.markdown-preview-button").click()
+    preview = page.locator("#id_summary ~ .markdown-preview").first
+    expect(preview).to_be_visible()
+    expect(preview.locator("strong")).to_have_text("great")
+    expect(preview.locator("code")).to_have_text("docker service ls")
+    page.locator("input[name=_save]").click()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+
+    page.goto(DAY_URL)
+    expect(page.locator(".summary strong")).to_have_text("great")
+    expect(page.get_by_role("link", name="Admin")).to_be_visible()  # staff see their link
+
+    reader.reload()
+    expect(reader.locator(".summary")).to_contain_text("A great day: docker service ls everywhere.")
+    expect(reader.locator(".summary em")).to_have_text("everywhere")
+    expect(reader.get_by_role("link", name="Admin")).to_have_count(0)

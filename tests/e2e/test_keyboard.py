@@ -1,0 +1,140 @@
+"""Keyboard only: every control on the day page is reached with Tab, shows where focus is, and
+does its job with Enter; a reader can skip to the content, search and follow links."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from runner.models import RunnerStatus
+from tests.e2e.conftest import DAY_URL, settle
+
+pytestmark = pytest.mark.browser
+
+FOCUSABLE = (
+    "a[href], button:not([disabled]), input:not([type=hidden]):not([disabled]), "
+    "select:not([disabled]), textarea:not([disabled]), summary, "
+    "[tabindex]:not([tabindex='-1'])"
+)
+# Chromium also stops at scrollable boxes (a long command line), so they can be scrolled.
+NUMBER_FOCUSABLES = """(selector) => {
+    const scrolls = (el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowX)
+        && el.scrollWidth > el.clientWidth && !el.querySelector(selector);
+    const candidates = [...document.querySelectorAll(selector)]
+        .concat([...document.querySelectorAll("main *")].filter(scrolls));
+    const shown = [...new Set(candidates)].filter((el) => {
+        const style = getComputedStyle(el);
+        const box = el.getBoundingClientRect();
+        return style.visibility !== "hidden" && style.display !== "none"
+            && box.width > 0 && box.height > 0;
+    });
+    shown.forEach((el, index) => { el.dataset.kbd = String(index); });
+    return shown.length;
+}"""
+FOCUSED = """() => {
+    const el = document.activeElement;
+    if (!el || el === document.body) return null;
+    const style = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    return {
+        kbd: el.dataset.kbd ?? null,
+        href: el.getAttribute("href"),
+        name: (el.getAttribute("aria-label") || el.labels?.[0]?.innerText || el.innerText
+            || el.value || el.tagName).trim()
+            .slice(0, 60),
+        focusVisible: el.matches(":focus-visible"),
+        ring: (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2)
+            || style.boxShadow !== "none",
+        onScreen: box.bottom > 0 && box.top < innerHeight && box.right > 0 && box.left < innerWidth,
+    };
+}"""
+
+
+def tab_to(page, name: str | re.Pattern, *, href: str = "", limit: int = 300) -> dict:
+    """Press Tab until the focused control's name (and link) match; returns what is focused."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if not focused or not (focused["href"] or "").endswith(href):
+            continue
+        if isinstance(name, re.Pattern) and name.search(focused["name"]):
+            return focused
+        if focused["name"] == name:
+            return focused
+    raise AssertionError(f"Tab never reached {name!r}")
+
+
+def test_it_reaches_every_control_of_the_day_page_with_tab_and_shows_focus(page, demo_day):
+    RunnerStatus.objects.create(available=True, explanation="Private sandboxes are available.")
+    page.goto(DAY_URL)
+    settle(page)
+    total = page.evaluate(NUMBER_FOCUSABLES, FOCUSABLE)
+    assert total > 100  # links, tags, anchors, copy and run buttons, the search box
+
+    reached: set[str] = set()
+    unseen_focus: list[str] = []
+    for _ in range(total + 20):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(FOCUSED)
+        if focused is None:
+            continue  # past the last control, Chromium leaves the page before starting over
+        if focused["kbd"] in reached:
+            break  # back at the start: the whole page went by
+        assert focused["kbd"] is not None, f"focus went to an unexpected element: {focused}"
+        reached.add(focused["kbd"])
+        if not (focused["focusVisible"] and focused["ring"] and focused["onScreen"]):
+            unseen_focus.append(focused)
+    missing = page.evaluate(
+        """(reached) => [...document.querySelectorAll("[data-kbd]")]
+            .filter((el) => !reached.includes(el.dataset.kbd))
+            .map((el) => el.outerHTML.slice(0, 120))""",
+        sorted(reached),
+    )
+    assert not missing, f"Tab never reaches: {missing}"
+    assert not unseen_focus, f"focus is not visible on: {unseen_focus}"
+    run_buttons = page.locator("button[aria-label^='Run: ']")
+    assert run_buttons.count() == 6
+
+
+def test_it_works_with_the_keyboard_alone(page, demo_day):
+    page.goto(DAY_URL)
+
+    # The first Tab shows the skip link; Enter jumps past the header to the content.
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    assert page.evaluate(FOCUSED)["onScreen"]
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(
+        page.get_by_role("navigation", name="Breadcrumb").get_by_role("link", name="Home")
+    ).to_be_focused()
+
+    # Enter on a Copy button copies (or says how to), like a click.
+    copy = tab_to(page, "Copy: docker service scale vote=6")
+    assert copy["focusVisible"]
+    page.keyboard.press("Enter")
+    expect(page.locator("button[data-copy='docker service scale vote=6']")).to_have_text(
+        re.compile("Copied|Press Ctrl\\+C")
+    )
+
+    # Enter on a link follows it.
+    page.goto(DAY_URL)
+    tab_to(
+        page,
+        "The Golden Ticket: Docker and High Security Microservices",
+        href="/day-1/the-golden-ticket/",
+    )
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile("/day-1/the-golden-ticket/$"))
+
+    # Search from the header box, then open a result, all from the keyboard.
+    tab_to(page, "Search the notes")
+    page.keyboard.type("seccomp")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/search/\?q=seccomp"))
+    tab_to(page, re.compile("seccomp", re.IGNORECASE))
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(re.escape(DAY_URL)))

@@ -1,0 +1,97 @@
+"""A visitor runs the six seed commands one by one from the keyboard, sees each result appear in
+place without the page reloading, then resets their sandbox. Real engines: as root, with
+Docker's daemons (see tests/integration/test_runner_journey.py for the same runs without a
+browser).
+
+The live server runs django-tasks' immediate backend (notes_site/test_settings.py): pressing Run
+records the run and executes it in the server's request thread when the request commits, and the
+page's run cell then polls until it shows the result, as it would with a worker.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from runner.images import build_demo_images
+from runner.models import RunnerStatus, Sandbox
+from runner.sandbox import reap_sandboxes
+from talks.models import SnippetLine
+from tests.e2e.conftest import DAY_URL
+
+pytestmark = [pytest.mark.browser, pytest.mark.engine]
+RUN_TIMEOUT_MS = 90_000
+
+
+@pytest.fixture(scope="module")
+def images_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("images")
+    build_demo_images(out_dir=path)
+    return path
+
+
+@pytest.fixture
+def sandboxes(settings, tmp_path_factory, images_dir):
+    settings.RUNNER_MODE = "sandbox"
+    settings.RUNNER_BASE_DIR = tmp_path_factory.mktemp("sbx")
+    settings.RUNNER_IMAGES_DIR = images_dir
+    settings.RUNNER_POOL_SIZE = 0
+    # A run waits for the swarm to converge, at most this long, then reports its progress. The
+    # two rolling updates take 30 and 60 s to converge here; their progress shows sooner, and
+    # tests/integration/test_runner_journey.py waits for convergence itself.
+    settings.RUNNER_CONVERGE_SECONDS = 15
+    yield settings.RUNNER_BASE_DIR
+    reap_sandboxes(base_dir=settings.RUNNER_BASE_DIR)
+
+
+EXPECTED = [  # what each seed line's result shows, in order
+    "Converged. vote: 1/1 tasks running",
+    "instavote/vote:latest",
+    "vote.1",
+    "vote scaled to 6",
+    "on instavote/vote:movies",
+    "on instavote/vote:indent",
+]
+
+
+def test_it_runs_the_seed_commands_inline_and_resets_the_sandbox(page, demo_day, sandboxes):
+    RunnerStatus.objects.create(available=True, explanation="Private sandboxes are available.")
+    lines = list(SnippetLine.objects.filter(snippet__talk__day=demo_day).order_by("position"))
+    assert len(lines) == 6
+
+    page.goto(DAY_URL)
+    page.evaluate("window.__loadedOnce = 'the same page'")
+    for line, expected in zip(lines, EXPECTED, strict=True):
+        output = page.locator(f"#line-{line.pk}-output")
+        expect(output).to_have_attribute("aria-live", "polite")  # announced when it changes
+        run = page.get_by_role("button", name=f"Run: {line.command}", exact=True)
+        run.focus()
+        page.keyboard.press("Enter")
+        cell = output.locator(".run-cell")
+        expect(cell).to_have_attribute("data-status", "succeeded", timeout=RUN_TIMEOUT_MS)
+        expect(cell).to_contain_text(expected)
+        assert page.evaluate("window.__loadedOnce") == "the same page", "the page reloaded"
+        assert page.url.endswith(DAY_URL)
+
+    renamed = page.locator(f"#line-{lines[2].pk}-output")
+    expect(renamed).to_contain_text("docker service ps vote")  # the 1.12 name, explained
+
+    snippet = lines[0].snippet
+    page.once("dialog", lambda dialog: dialog.accept())  # "Remove your sandbox ...?"
+    page.locator(f"#{snippet.anchor}").get_by_role("button", name="Reset my sandbox").click()
+    notice = page.locator(f"#snippet-{snippet.pk}-notice")
+    expect(notice).to_have_attribute("aria-live", "polite")
+    expect(notice).to_contain_text("Your sandbox is being removed", timeout=RUN_TIMEOUT_MS)
+    assert page.evaluate("window.__loadedOnce") == "the same page"
+    assert not Sandbox.objects.filter(
+        status__in=[Sandbox.Status.STARTING, Sandbox.Status.READY]
+    ).exists()
+
+    # The results stay on the page for the next reader, as last recorded outputs.
+    page.reload()
+    expect(page.locator(f"#line-{lines[3].pk}-output")).to_contain_text("vote scaled to 6")
+    expect(page.locator(f"#line-{lines[3].pk}-output .run-cell")).to_have_attribute(
+        "data-status", re.compile("succeeded")
+    )

@@ -1,0 +1,309 @@
+"""The cached day page: a hit is one query, and no edit or run is ever missed (talks.cache)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from runner.models import Run, RunnerStatus
+from talks.cache import CSRF_PLACEHOLDER, _recent_pages, bump_notes_version
+from talks.models import Day, Highlight, NotesVersion, SnippetLine, Tag, Talk
+
+pytestmark = pytest.mark.django_db
+DAY_URL = "/c/dockercon-2016/day-1/"
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def page(client: Client) -> str:
+    response = client.get(DAY_URL)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+@pytest.fixture
+def runner_up(db):
+    return RunnerStatus.objects.create(available=True, explanation="Sandboxes available.")
+
+
+@pytest.fixture
+def ls_line(demo_day) -> SnippetLine:
+    return SnippetLine.objects.get(command="docker service ls")
+
+
+def test_it_serves_a_cached_hit_in_one_query(client, demo_day, django_assert_num_queries):
+    first = page(client)
+    with django_assert_num_queries(1):
+        second = page(client)
+    strip = re.compile(r'"x-csrftoken": "[^"]+"')
+    assert strip.sub("", first) == strip.sub("", second)
+
+
+def test_it_serves_a_visitor_with_a_session_in_two_queries(
+    client, demo_day, django_assert_num_queries
+):
+    session = client.session
+    session["runner_visitor"] = "abc123"
+    session.save()
+    page(client)
+    with django_assert_num_queries(2):  # the session, then the day with its versions
+        page(client)
+
+
+def test_it_gives_every_response_a_working_csrf_token_of_its_own(demo_day, runner_up):
+    alice, bob = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    page(alice)  # fills the cache
+    alice_token = TOKEN.search(page(alice)).group(1)
+    bob_page = page(bob)
+    bob_token = TOKEN.search(bob_page).group(1)
+    assert CSRF_PLACEHOLDER not in bob_page
+    assert f'"x-csrftoken": "{bob_token}"' in bob_page
+    assert bob.cookies["csrftoken"].value
+    ok = bob.post("/sandbox/reset/", {"csrfmiddlewaretoken": bob_token})
+    assert ok.status_code == 302
+    mixed_up = bob.post("/sandbox/reset/", {"csrfmiddlewaretoken": alice_token})
+    assert mixed_up.status_code == 403
+
+
+def test_it_shows_an_admin_edit_on_the_next_request(staff_client, demo_day):
+    client = Client()
+    note = Highlight.objects.get(text="Minimal kernel")
+    assert "Minimal kernel" in page(client)
+    response = staff_client.post(
+        f"/admin/talks/highlight/{note.pk}/change/",
+        {
+            "talk": note.talk_id,
+            "parent": "",
+            "position": note.position,
+            "style": note.style,
+            "kind": note.kind,
+            "text": "A **minimal** kernel, edited",
+            "resolution": "",
+            "resolution_url": "",
+        },
+    )
+    assert response.status_code == 302, response.content
+    html = page(client)
+    assert "A <strong>minimal</strong> kernel, edited" in html
+    assert "Minimal kernel" not in html
+
+
+def _rename_conference(day: Day) -> str:
+    conference = day.conference
+    conference.name = "DockerCon Sixteen"
+    conference.save()
+    return "DockerCon Sixteen"
+
+
+def _edit_day(day: Day) -> str:
+    day.summary = "An *edited* summary."
+    day.save()
+    return "An <em>edited</em> summary."
+
+
+def _rename_talk(day: Day) -> str:
+    talk = day.talks.get(slug="immutable-infrastructure")
+    talk.title = "Mutable Infrastructure"
+    talk.save()
+    return "Mutable Infrastructure"
+
+
+def _add_highlight(day: Day) -> str:
+    Highlight.objects.create(talk=day.talks.first(), position=99, text="A note added later")
+    return "A note added later"
+
+
+def _edit_line(day: Day) -> str:
+    line = SnippetLine.objects.get(command="docker service ls")
+    line.command = "docker node ls"
+    line.save()
+    return "Copy: docker node ls"
+
+
+def _rename_tag(day: Day) -> str:
+    tag = Tag.objects.get(slug="security")
+    tag.name = "safety"
+    tag.save()
+    return "#safety"
+
+
+def _tag_a_talk(day: Day) -> str:
+    day.talks.get(slug="immutable-infrastructure").tags.add(Tag.objects.create(name="newtag"))
+    return "#newtag"
+
+
+def _delete_highlight(day: Day) -> str:
+    Highlight.objects.get(text="Minimal kernel").delete()
+    return "!Minimal kernel"
+
+
+def _add_next_day(day: Day) -> str:
+    Day.objects.create(conference=day.conference, number=2, title="Day two, now written")
+    return 'href="/c/dockercon-2016/day-2/"'
+
+
+def _move_a_talk_away(day: Day) -> str:
+    other = Day.objects.create(conference=day.conference, number=3, title="Day three")
+    talk = day.talks.get(slug="the-golden-ticket")
+    talk.day = other
+    talk.save()
+    return "!The Golden Ticket"
+
+
+def _bulk_update_then_bump(day: Day) -> str:
+    Talk.objects.filter(slug="keynote").update(title="Keynote, bulk-edited")
+    bump_notes_version()  # what writes without signals must do
+    return "Keynote, bulk-edited"
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        _rename_conference,
+        _edit_day,
+        _rename_talk,
+        _add_highlight,
+        _edit_line,
+        _rename_tag,
+        _tag_a_talk,
+        _delete_highlight,
+        _add_next_day,
+        _move_a_talk_away,
+        _bulk_update_then_bump,
+    ],
+)
+def test_it_shows_every_kind_of_edit_on_the_next_request(client, demo_day, edit):
+    page(client)
+    page(client)  # a hit, to be sure the cache is warm
+    expected = edit(demo_day)
+    html = page(client)
+    if expected.startswith("!"):
+        assert expected[1:] not in html
+    else:
+        assert expected in html
+
+
+def test_it_bumps_the_version_in_the_edit_transaction(demo_day):
+    before = NotesVersion.objects.get(pk=1).token
+    demo_day.save()
+    assert NotesVersion.objects.get(pk=1).token != before
+
+
+def test_it_recreates_a_missing_version_row(demo_day):
+    NotesVersion.objects.all().delete()
+    bump_notes_version()
+    assert NotesVersion.objects.get(pk=1).token
+
+
+def test_it_shows_a_new_run_and_its_output_on_the_next_request(client, ls_line):
+    assert "NEW OUTPUT" not in page(client)
+    run = Run.objects.create(snippet_line=ls_line, visitor="v", line=ls_line.command)
+    html = page(client)
+    assert 'data-status="queued"' in html
+    run.status, run.started_at = Run.Status.RUNNING, timezone.now()
+    run.save()
+    assert 'data-status="running"' in page(client)
+    run.status, run.stdout, run.finished_at = Run.Status.SUCCEEDED, "NEW OUTPUT", timezone.now()
+    run.save()
+    assert "NEW OUTPUT" in page(client)
+    run.delete()
+    assert "NEW OUTPUT" not in page(client)
+
+
+def test_it_offers_run_while_the_runner_is_up_and_fresh(client, demo_day, settings):
+    assert "Run: docker service ls" not in page(client)
+    status = RunnerStatus.objects.create(available=True, explanation="Sandboxes available.")
+    assert 'aria-label="Run: docker service ls"' in page(client)
+    status.checked_at = timezone.now() - timedelta(seconds=settings.RUNNER_HEARTBEAT_STALE + 1)
+    status.save()
+    html = page(client)
+    assert "Run: docker service ls" not in html
+    assert "No runner worker is running" in html
+
+
+def test_it_keeps_staff_and_anonymous_pages_apart(staff_client, demo_day):
+    assert 'href="/admin/"' in page(staff_client)
+    assert 'href="/admin/"' not in page(Client())
+    assert 'href="/admin/"' in page(staff_client)
+
+
+def test_it_follows_the_runner_settings(client, demo_day, runner_up, settings):
+    assert "Run: docker service ls" in page(client)
+    settings.RUNNER_ANONYMOUS = False
+    html = page(client)
+    assert "Run: docker service ls" not in html
+    assert "Log in with an account that may run commands" in html
+
+
+def test_it_serves_the_usual_headers_and_cookie_from_the_fast_path(client, demo_day):
+    first = client.get(DAY_URL)
+    reader = Client()
+    hit = reader.get(DAY_URL)
+    for header in ("Content-Type", "Content-Security-Policy", "X-Frame-Options", "Link"):
+        assert hit[header] == first[header], header
+    assert "Cookie" in hit["Vary"]
+    assert int(hit["Content-Length"]) == len(hit.content)
+    assert reader.cookies["csrftoken"].value
+
+
+def test_it_keeps_a_readers_csrf_cookie(demo_day):
+    reader = Client()
+    page(reader)
+    secret = reader.cookies["csrftoken"].value
+    page(reader)  # a hit, with the cookie sent back
+    assert reader.cookies["csrftoken"].value == secret
+
+
+def test_it_serves_large_pages_in_parts_with_the_token_between(demo_day, runner_up, monkeypatch):
+    small = page(Client())
+    monkeypatch.setattr("talks.cache.LARGE_PAGE", 1000)  # the demo day counts as large
+    bump_notes_version()  # a new key: the next request stores the page anew, in parts
+    reader = Client(enforce_csrf_checks=True)
+    page(reader)
+    key = list(_recent_pages.pages)[-1]  # the entry just stored
+    html = page(reader)
+    assert isinstance(_recent_pages.pages[key][1], list)
+    assert len(html) == len(small)
+    assert CSRF_PLACEHOLDER not in html
+    token = TOKEN.search(html).group(1)
+    assert html.count(token) == small.count(TOKEN.search(small).group(1))
+    assert reader.post("/sandbox/reset/", {"csrfmiddlewaretoken": token}).status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_notices_commits_by_other_processes_on_sqlite(demo_day, django_assert_num_queries):
+    """Outside a transaction, a hit on SQLite costs one PRAGMA until anyone commits."""
+    import sqlite3
+
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PRAGMA data_version is SQLite's")
+    reader = Client()
+    page(reader)
+    with django_assert_num_queries(1) as captured:
+        page(reader)
+    assert "data_version" in captured.captured_queries[0]["sql"]
+    other = sqlite3.connect(connection.settings_dict["NAME"])  # another process, in effect
+    with other:
+        other.execute(
+            "UPDATE talks_day SET summary_html = '<p>Changed elsewhere.</p>' WHERE id = ?",
+            [demo_day.pk],
+        )
+        other.execute("UPDATE talks_notesversion SET token = 'elsewhere' WHERE id = 1")
+    other.close()
+    assert "Changed elsewhere." in page(reader)
+
+
+def test_it_keeps_the_middlewares_pages_within_their_memory_budget():
+    from talks.cache import _RecentPages
+
+    pages = _RecentPages(budget=100)
+    pages.put("a", (0.0, b"a" * 60, []))
+    pages.put("b", (0.0, [b"b" * 30, b"b" * 30], []))
+    assert list(pages.pages) == ["b"] and pages.used == 60
+    pages.put("b", (0.0, b"c" * 10, []))
+    assert pages.used == 10
