@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT.parent / "shared" / "seeds" / "dockercon-2016-day1.txt"
+SEED = ROOT / "talks" / "seeds" / "dockercon-2016-day1.txt"
 GOAL_SECONDS = 2.0
 
 VOCABULARY = (

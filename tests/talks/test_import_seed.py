@@ -14,7 +14,8 @@ from talks.exporting import day_document
 from talks.importing import ImportOptions, import_notes, parse_notes
 from talks.models import Conference, Day, Highlight, SnippetLine, Talk
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seeds" / "dockercon-2016-day1.txt"
+# A copy of ../shared/seeds/dockercon-2016-day1.txt, so the repository tests itself.
+SEED = Path(__file__).resolve().parents[2] / "talks" / "seeds" / "dockercon-2016-day1.txt"
 DATES = ImportOptions(starts_on=dt.date(2016, 6, 19), date=dt.date(2016, 6, 20))
 
 
