@@ -3,10 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The test settings explicitly: a DJANGO_SETTINGS_MODULE in the environment must not win.
+PYTEST := $(VENV)/bin/pytest --ds=notes_site.test_settings
 AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
 HOST ?= 127.0.0.1
 PORT ?= 8000
-export DJANGO_SETTINGS_MODULE ?= notes_site.settings
 
 .PHONY: help venv setup run worker test test-fast test-engine test-browser test-postgres lint format bench clean axe
 
@@ -52,16 +53,16 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 
 test: venv lint axe
-	$(VENV)/bin/pytest
+	$(PYTEST)
 
 test-fast: venv
-	$(VENV)/bin/pytest -m "not engine and not browser"
+	$(PYTEST) -m "not engine and not browser"
 
 test-engine: venv
-	$(VENV)/bin/pytest -m engine
+	$(PYTEST) -m engine
 
 test-browser: venv axe
-	$(VENV)/bin/pytest -m browser
+	$(PYTEST) -m browser
 
 bench: setup
 	$(PY) bench/run_all.py
@@ -72,4 +73,4 @@ clean:
 # The database-facing tests again on PostgreSQL (CI sets DATABASE_URL; see .ci/run).
 test-postgres: venv
 	@test -n "$$DATABASE_URL" || { echo "Set DATABASE_URL=postgres://... first."; exit 1; }
-	$(VENV)/bin/pytest -m "not browser and not engine"
+	$(PYTEST) -m "not browser and not engine"
