@@ -73,3 +73,27 @@ def plain_user(db, django_user_model):
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+@pytest.fixture(scope="session")
+def images_dir(tmp_path_factory) -> Path:
+    """The offline stand-in images, built once per test session."""
+    from runner.images import build_demo_images
+
+    path = tmp_path_factory.mktemp("images")
+    build_demo_images(out_dir=path)
+    return path
+
+
+@pytest.fixture
+def sandboxes(settings, tmp_path_factory, images_dir):
+    """Real private sandboxes for one test, in a base directory of its own, reaped after it."""
+    from runner.sandbox import reap_sandboxes
+
+    settings.RUNNER_MODE = "sandbox"
+    settings.RUNNER_BASE_DIR = tmp_path_factory.mktemp("sbx")
+    settings.RUNNER_IMAGES_DIR = images_dir
+    settings.RUNNER_POOL_SIZE = 0
+    settings.RUNNER_CONVERGE_SECONDS = 120
+    yield settings.RUNNER_BASE_DIR
+    reap_sandboxes(base_dir=settings.RUNNER_BASE_DIR)

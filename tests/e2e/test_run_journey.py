@@ -15,9 +15,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from runner.images import build_demo_images
 from runner.models import RunnerStatus, Sandbox
-from runner.sandbox import reap_sandboxes
 from talks.models import SnippetLine
 from tests.e2e.conftest import DAY_URL
 
@@ -25,25 +23,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.engine]
 RUN_TIMEOUT_MS = 90_000
 
 
-@pytest.fixture(scope="module")
-def images_dir(tmp_path_factory):
-    path = tmp_path_factory.mktemp("images")
-    build_demo_images(out_dir=path)
-    return path
-
-
-@pytest.fixture
-def sandboxes(settings, tmp_path_factory, images_dir):
-    settings.RUNNER_MODE = "sandbox"
-    settings.RUNNER_BASE_DIR = tmp_path_factory.mktemp("sbx")
-    settings.RUNNER_IMAGES_DIR = images_dir
-    settings.RUNNER_POOL_SIZE = 0
+@pytest.fixture(autouse=True)
+def quick_convergence(settings, sandboxes):  # after `sandboxes`, which sets its own
     # A run waits for the swarm to converge, at most this long, then reports its progress. The
     # two rolling updates take 30 and 60 s to converge here; their progress shows sooner, and
     # tests/integration/test_runner_journey.py waits for convergence itself.
     settings.RUNNER_CONVERGE_SECONDS = 15
-    yield settings.RUNNER_BASE_DIR
-    reap_sandboxes(base_dir=settings.RUNNER_BASE_DIR)
 
 
 EXPECTED = [  # what each seed line's result shows, in order

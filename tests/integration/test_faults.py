@@ -27,34 +27,21 @@ from django.test import Client
 
 from runner import provider
 from runner.execute import run_docker
-from runner.images import build_demo_images
 from runner.models import Run, Sandbox
 from runner.sandbox import list_sandboxes, reap_sandboxes
 from runner.swarm import read_swarm
 from talks.models import Conference, Day, Highlight, Snippet, SnippetLine, Talk
-from tests.integration.test_runner_journey import _is_dockerd, assert_gone, run, sandbox_of
-from tests.integration.test_sandbox import live_pids_mentioning, netns_list
+from tests.integration.helpers import (
+    assert_gone,
+    is_dockerd,
+    live_pids_mentioning,
+    netns_list,
+    run,
+    sandbox_of,
+)
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
 MiB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def images_dir(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("images")
-    build_demo_images(out_dir=path)
-    return path
-
-
-@pytest.fixture
-def sandboxes(settings, tmp_path_factory, images_dir) -> Iterator[Path]:
-    settings.RUNNER_MODE = "sandbox"
-    settings.RUNNER_BASE_DIR = tmp_path_factory.mktemp("sbx")
-    settings.RUNNER_IMAGES_DIR = images_dir
-    settings.RUNNER_POOL_SIZE = 0
-    settings.RUNNER_CONVERGE_SECONDS = 60
-    yield settings.RUNNER_BASE_DIR
-    reap_sandboxes(base_dir=settings.RUNNER_BASE_DIR)
 
 
 @pytest.fixture
@@ -145,7 +132,7 @@ def assert_every_page_answers(*runs: Run) -> None:
 
 def dockerd_pids(box: Sandbox) -> list[int]:
     root = str(Path(box.docker_host.removeprefix("unix://")).parent.parent)
-    return sorted(p for p in live_pids_mentioning(root + "/") if _is_dockerd(p))
+    return sorted(p for p in live_pids_mentioning(root + "/") if is_dockerd(p))
 
 
 def fingerprint(box: Sandbox) -> tuple:

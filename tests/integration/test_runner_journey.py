@@ -20,51 +20,19 @@ from django.db import connection
 from django.test import Client
 
 from runner import provider
-from runner.images import build_demo_images
 from runner.models import Run, Sandbox
-from runner.sandbox import reap_sandboxes
 from runner.swarm import read_swarm
 from talks.models import SnippetLine
-from tests.integration.test_sandbox import live_pids_mentioning, netns_list
+from tests.integration.helpers import assert_gone, is_dockerd, live_pids_mentioning, run, sandbox_of
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
 HX = {"HTTP_HX_REQUEST": "true"}
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def images_dir(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("images")
-    build_demo_images(out_dir=path)
-    return path
-
-
-@pytest.fixture
-def sandboxes(settings, tmp_path_factory, images_dir):
-    settings.RUNNER_MODE = "sandbox"
-    settings.RUNNER_BASE_DIR = tmp_path_factory.mktemp("sbx")
-    settings.RUNNER_IMAGES_DIR = images_dir
-    settings.RUNNER_POOL_SIZE = 0
-    settings.RUNNER_CONVERGE_SECONDS = 120
-    yield settings.RUNNER_BASE_DIR
-    reap_sandboxes(base_dir=settings.RUNNER_BASE_DIR)
-
-
 @pytest.fixture
 def seed_lines(demo_day) -> list[SnippetLine]:
     return list(SnippetLine.objects.order_by("position"))
-
-
-def run(client: Client, line: SnippetLine) -> Run:
-    """Press Run on a line; the task runs on commit, so the run is finished on return."""
-    response = client.post(f"/run/line/{line.pk}/", **HX)
-    assert response.status_code == 200, response.content
-    return Run.objects.filter(snippet_line=line).latest("id")
-
-
-def sandbox_of(client: Client) -> Sandbox:
-    visitor = client.session["runner_visitor"]
-    return Sandbox.objects.get(visitor=visitor, status=Sandbox.Status.READY)
 
 
 def test_it_runs_the_six_seed_commands_for_real(client, seed_lines, sandboxes):
@@ -151,7 +119,7 @@ def test_it_fails_a_run_clearly_when_the_engine_dies_mid_run(client, seed_lines,
     run(client, create)
     run(client, seed_lines[3])
     box = sandbox_of(client)
-    dockerd = [p for p in live_pids_mentioning(str(Path(sandboxes) / box.name)) if _is_dockerd(p)]
+    dockerd = [p for p in live_pids_mentioning(str(Path(sandboxes) / box.name)) if is_dockerd(p)]
     assert dockerd
 
     def kill_soon() -> None:
@@ -198,21 +166,6 @@ def test_it_closes_a_run_when_the_worker_is_killed_mid_run(seed_lines, sandboxes
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def assert_gone(box: Sandbox, base_dir: Path) -> None:
-    root = Path(base_dir) / box.name
-    assert not live_pids_mentioning(str(root) + "/")
-    assert box.name not in netns_list()
-    assert str(root) not in Path("/proc/self/mountinfo").read_text()
-    assert not root.exists()
-
-
-def _is_dockerd(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip() == "dockerd"
-    except OSError:
-        return False
 
 
 def _database_url() -> str:

@@ -6,7 +6,6 @@ Without them these tests skip, except under CI, where they fail.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shlex
@@ -33,6 +32,12 @@ from runner.sandbox import (
     stop_sandbox,
 )
 from runner.swarm import SwarmPicture, read_nodes, read_swarm
+from tests.integration.helpers import (
+    assert_nothing_left,
+    host_links,
+    live_pids_mentioning,
+    shim_sockets_of,
+)
 
 pytestmark = pytest.mark.engine
 
@@ -130,57 +135,6 @@ def wait_for(
             tasks = [(t.slot, t.image, t.state, t.desired_state) for t in picture.tasks]
             pytest.fail(f"not {what} after {timeout} s: {tasks}")
         time.sleep(0.25)
-
-
-def live_pids_mentioning(text: str) -> set[int]:
-    """Live processes whose command line or cgroup mentions text."""
-    found = set()
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = Path(f"/proc/{entry.name}/cmdline").read_bytes()
-            cgroup = Path(f"/proc/{entry.name}/cgroup").read_text()
-            state = Path(f"/proc/{entry.name}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if state != "Z" and (text.encode() in cmdline or text in cgroup):
-            found.add(int(entry.name))
-    return found
-
-
-def netns_list() -> str:
-    return subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-
-
-def host_links() -> set[str]:
-    out = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    return {line.split(":")[1].strip() for line in out.splitlines()}
-
-
-def shim_sockets_of(engine: SandboxEngine) -> list[Path]:
-    """containerd names each shim's socket sha256(<containerd address>/<namespace>/<id>)."""
-    sockets = []
-    for pid in live_pids_mentioning(str(engine.root) + "/"):
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
-        if "-id" in args and "-address" in args:
-            key = f"{args[args.index('-address') + 1]}/moby/{args[args.index('-id') + 1]}"
-            sockets.append(Path("/run/containerd/s") / hashlib.sha256(key.encode()).hexdigest())
-    return sockets
-
-
-def assert_nothing_left(engine: SandboxEngine, *, links_before: set[str]) -> None:
-    name = engine.name
-    assert not live_pids_mentioning(str(engine.root) + "/"), "a process of the sandbox survived"
-    assert not live_pids_mentioning(f"-{name}-n"), "a process in the sandbox's cgroups survived"
-    assert name not in netns_list()
-    mounts = Path("/proc/self/mountinfo").read_text()
-    assert str(engine.root) not in mounts
-    assert not engine.root.exists()
-    assert not list(Path("/sys/fs/cgroup").glob(f"*/*-{name}-n*"))
-    assert not list(Path("/sys/fs/cgroup").glob(f"*-{name}-n*"))
-    assert host_links() <= links_before, "an interface appeared in the host namespace"
-    assert name not in list_sandboxes(base_dir=engine.base_dir)
 
 
 # -- tests --------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from runner.models import Run, RunnerStatus, Sandbox
 from runner.sandbox import list_sandboxes, load_sandbox, reap_sandboxes
 from runner.swarm import SwarmPicture, read_swarm
 from talks.models import Snippet, SnippetLine
-from tests.integration.test_sandbox import assert_nothing_left, host_links
+from tests.integration.helpers import assert_nothing_left, host_links
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
 HX = {"HTTP_HX_REQUEST": "true"}
