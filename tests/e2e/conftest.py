@@ -43,7 +43,7 @@ DAY_URL = "/c/dockercon-2016/day-1/"
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory) -> Iterator:
+def browser() -> Iterator:
     """Chromium for one test module.
 
     Playwright's sync API keeps an asyncio loop marked as running in this thread from start to

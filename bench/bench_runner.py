@@ -1,0 +1,176 @@
+#!/usr/bin/env python
+"""Benchmark: the runner's overhead, and the first run with a warm pool versus a cold start.
+
+Needs root and Debian's docker.io (real sandboxes). One run of this script measures, in the same
+sandbox and the same minute:
+
+* direct: ``docker service ls`` through runner.execute.run_docker against the sandbox's socket;
+* through the runner: POST /run/line/<id>/ (the web view, in this process) → the database task
+  queue → a real ``manage.py run_worker`` process → the run's row says finished.
+
+Goal (issue #3): the runner at most 1.5x the direct call, and under 150 ms added at the median.
+Then a new visitor's first run with RUNNER_POOL_SIZE=1 (a warm sandbox waiting) against
+RUNNER_POOL_SIZE=0 (a sandbox started for the run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ROUNDS = 30
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
+
+
+def setup(tmp: Path, *, pool: int) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "notes_site.settings",
+        "DEBUG": "true",
+        "DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
+        "CONFNOTES_VAR_DIR": str(tmp / "var"),
+        "RUNNER_BASE_DIR": str(tmp / "sbx"),
+        "RUNNER_IMAGES_DIR": str(tmp / "images"),
+        "RUNNER_POOL_SIZE": str(pool),
+        "RUNNER_RATE_PER_MINUTE": "100000",
+        "RUNNER_USERNS_REMAP": "false",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)  # this process is the web side of the measurement
+    return env
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "run_worker", "--interval", "0.01", "--housekeeping", "1"],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_worker(worker: subprocess.Popen) -> None:
+    os.killpg(worker.pid, signal.SIGTERM)
+    try:
+        worker.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    args = parser.parse_args()
+    if os.geteuid() != 0 or not shutil.which("dockerd"):
+        print("bench_runner needs root and dockerd (apt-get install docker.io): skipped.")
+        return 0
+    tmp = Path(tempfile.mkdtemp(prefix="cnbr-", dir="/tmp"))
+    tmp.chmod(0o711)
+    env = setup(tmp, pool=0)
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.test import Client
+
+    from runner.execute import run_docker
+    from runner.models import Run, RunnerStatus, Sandbox
+    from runner.sandbox import reap_sandboxes
+    from talks.models import SnippetLine
+
+    call_command("migrate", verbosity=0)
+    call_command("load_demo", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    line = SnippetLine.objects.get(command="docker service ls")
+    worker = start_worker(env)
+    try:
+        while not RunnerStatus.objects.filter(available=True).exists():
+            time.sleep(0.05)
+
+        def press_run(client: Client) -> float:
+            started = time.perf_counter()
+            response = client.post(f"/run/line/{line.pk}/", HTTP_HX_REQUEST="true")
+            assert response.status_code == 200, response.content
+            run = Run.objects.filter(snippet_line=line).latest("id")
+            while True:
+                status = Run.objects.filter(pk=run.pk).values_list("status", flat=True).get()
+                if status not in Run.IN_FLIGHT:
+                    break
+                time.sleep(0.002)
+            assert status == Run.Status.SUCCEEDED, Run.objects.get(pk=run.pk).reason
+            return time.perf_counter() - started
+
+        visitor = Client()
+        cold_first = press_run(visitor)  # starts the visitor's sandbox (no pool)
+        box = Sandbox.objects.get(status=Sandbox.Status.READY)
+        direct, through = [], []
+        for _ in range(args.rounds):  # interleaved, so load on the machine hits both alike
+            started = time.perf_counter()
+            result = run_docker(["docker", "service", "ls"], docker_host=box.docker_host)
+            assert result.ok, result.stderr
+            direct.append(time.perf_counter() - started)
+            through.append(press_run(visitor))
+        stop_worker(worker)
+
+        # The first run of new visitors: a warm pool versus a sandbox started on demand.
+        colds = [cold_first]
+        for _ in range(2):
+            colds.append(press_run(Client()))
+        env = setup(tmp, pool=1)
+        from django.conf import settings
+
+        settings.RUNNER_POOL_SIZE = 1
+        worker = start_worker(env)
+        warms = []
+        for _ in range(3):
+            deadline = time.monotonic() + 60
+            while not Sandbox.objects.filter(visitor="", status=Sandbox.Status.READY).exists():
+                assert time.monotonic() < deadline, "the warm pool never filled"
+                time.sleep(0.05)
+            warms.append(press_run(Client()))
+    finally:
+        stop_worker(worker)
+        reap_sandboxes(base_dir=tmp / "sbx")
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    d_med, t_med = statistics.median(direct), statistics.median(through)
+
+    def ms(values: list[float], pct: float = 50) -> str:
+        return f"{percentile(values, pct) * 1000:7.1f} ms"
+
+    print(f"Runner overhead, `docker service ls`, {args.rounds} rounds interleaved")
+    print(f"  direct run_docker      median {ms(direct)}  p95 {ms(direct, 95)}")
+    print(f"  POST, queue, worker    median {ms(through)}  p95 {ms(through, 95)}")
+    print(f"  ratio {t_med / d_med:.2f}x (goal <= 1.5x)")
+    print(f"  added {(t_med - d_med) * 1000:.0f} ms at the median (goal < 150 ms)")
+    print(
+        "First run of a new visitor (each: "
+        + ", ".join(f"{c * 1000:.0f}" for c in colds)
+        + " ms cold; "
+        + ", ".join(f"{w * 1000:.0f}" for w in warms)
+        + " ms warm)"
+    )
+    print(f"  cold start (no pool)   median {ms(colds)}")
+    print(f"  warm pool of 1         median {ms(warms)}")
+    print(f"  warm / cold            {statistics.median(warms) / statistics.median(colds):.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
