@@ -60,11 +60,13 @@ def start_worker(env: dict[str, str]) -> subprocess.Popen:
         env=env,
         start_new_session=True,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=open(env["CONFNOTES_VAR_DIR"] + "/worker.log", "ab"),
     )
 
 
 def stop_worker(worker: subprocess.Popen) -> None:
+    if worker.poll() is not None:
+        return
     os.killpg(worker.pid, signal.SIGTERM)
     try:
         worker.wait(timeout=10)
@@ -126,12 +128,12 @@ def main() -> int:
             assert result.ok, result.stderr
             direct.append(time.perf_counter() - started)
             through.append(press_run(visitor))
-        stop_worker(worker)
 
         # The first run of new visitors: a warm pool versus a sandbox started on demand.
         colds = [cold_first]
         for _ in range(2):
             colds.append(press_run(Client()))
+        stop_worker(worker)
         env = setup(tmp, pool=1)
         from django.conf import settings
 
@@ -144,6 +146,9 @@ def main() -> int:
                 assert time.monotonic() < deadline, "the warm pool never filled"
                 time.sleep(0.05)
             warms.append(press_run(Client()))
+    except BaseException:
+        print((tmp / "var" / "worker.log").read_text()[-3000:])
+        raise
     finally:
         stop_worker(worker)
         reap_sandboxes(base_dir=tmp / "sbx")

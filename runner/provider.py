@@ -24,6 +24,7 @@ from django.utils import timezone
 from . import sandbox as engines
 from .images import build_demo_images
 from .models import RunnerStatus, Sandbox
+from .swarm import ping
 
 log = logging.getLogger(__name__)
 STARTING_TIMEOUT = 120  # a sandbox "starting" for longer than this was abandoned by a dead worker
@@ -86,16 +87,7 @@ def _shared_version() -> str:
 
 def _answers(row: Sandbox) -> bool:
     """Does the sandbox's engine answer a ping? (It may have crashed or been killed.)"""
-    import docker
-
-    try:
-        client = docker.APIClient(base_url=row.docker_host, timeout=3)
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except Exception:
-        return False
+    return ping(row.docker_host)
 
 
 def _images() -> list:

@@ -128,9 +128,29 @@ def read_nodes(docker_host: str, *, timeout: int = 5) -> list[SwarmNode]:
     return sorted(nodes, key=lambda n: (n.role != "manager", n.hostname))
 
 
+_API_VERSIONS: dict[str, str] = {}
+
+
 def _client(docker_host: str, timeout: int) -> docker.APIClient:
-    # "auto" negotiates down to the engine's API version (Debian's 20.10 speaks 1.41).
-    return docker.APIClient(base_url=docker_host, version="auto", timeout=timeout)
+    # "auto" negotiates down to the engine's API version (Debian's 20.10 speaks 1.41); that
+    # costs a round trip, so the answer is remembered per engine for the next client.
+    version = _API_VERSIONS.get(docker_host, "auto")
+    client = docker.APIClient(base_url=docker_host, version=version, timeout=timeout)
+    _API_VERSIONS[docker_host] = client.api_version
+    return client
+
+
+def ping(docker_host: str, *, timeout: int = 3) -> bool:
+    """Does the engine answer? False for any failure to reach it."""
+    try:
+        client = _client(docker_host, timeout)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        _API_VERSIONS.pop(docker_host, None)  # a replaced engine may speak another version
+        return False
 
 
 def _node(raw: dict[str, Any]) -> SwarmNode:
