@@ -82,6 +82,8 @@ def main() -> int:
     if os.geteuid() != 0 or not shutil.which("dockerd"):
         print("bench_runner needs root and dockerd (apt-get install docker.io): skipped.")
         return 0
+    # A SIGTERM (e.g. from `timeout`) must still run the clean-up below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     tmp = Path(tempfile.mkdtemp(prefix="cnbr-", dir="/tmp"))
     tmp.chmod(0o711)
     env = setup(tmp, pool=0)
