@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import stat
 import sys
 import time
 import tracemalloc
@@ -15,22 +13,6 @@ import pytest
 from runner.execute import KILL_GRACE, ExecResult, run_docker, strip_terminal_escapes
 
 HOST = "unix:///nonexistent/docker.sock"
-
-
-@pytest.fixture
-def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Return a function that installs a fake `docker` script and puts it first on PATH."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', os.defpath)}")
-
-    def install(script: str) -> Path:
-        path = bin_dir / "docker"
-        path.write_text(script)
-        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-        return path
-
-    return install
 
 
 def _alive(pid: int) -> bool:

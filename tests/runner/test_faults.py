@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
-import stat
 import threading
 import time
 from pathlib import Path
@@ -27,21 +26,6 @@ from talks.models import Conference, Day, Snippet, SnippetLine, Talk
 
 FAKE_HOST = "unix:///nonexistent/confnotes-fake-docker.sock"
 VISITOR = "0123456789abcdef01234567"
-
-
-@pytest.fixture
-def fake_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Install a fake `docker` script first on PATH; returns the function that writes it."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', os.defpath)}")
-
-    def install(script: str) -> None:
-        path = bin_dir / "docker"
-        path.write_text(script)
-        path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-
-    return install
 
 
 @pytest.fixture
