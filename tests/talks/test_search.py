@@ -1,17 +1,16 @@
 """Search over the demo notes: what it finds, how it reads queries, filters, odd input. Runs on
 whichever engine the database has (SQLite FTS5 by default, PostgreSQL with DATABASE_URL)."""
 
-import datetime as dt
-
 import pytest
-from django.utils.html import strip_tags
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from talks.demo import DOCKERCON_2016_DAY_1
-from talks.documents import ConferenceDoc, DayDoc, HighlightDoc, TalkDoc, save_day
-from talks.models import Conference, Day, Highlight, Snippet, Tag
+from talks.documents import HighlightDoc, TalkDoc, save_day
+from talks.models import Conference, Highlight, Snippet, Tag
 from talks.search import Kind, search
+from tests.talks.search_helpers import day_of as _day
+from tests.talks.search_helpers import texts as _texts
 
 pytestmark = pytest.mark.django_db
 
@@ -68,23 +67,6 @@ def demo_day(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         Conference.objects.all().delete()  # cascades, and the index rows go with them
         Tag.objects.all().delete()
-
-
-def _texts(results) -> list[str]:
-    return [strip_tags(f"{hit.heading} {hit.excerpt}".strip()) for hit in results.hits]
-
-
-def _day(*talks: TalkDoc, number: int = 1, summary: str = "", slug: str = "testconf") -> Day:
-    doc = DayDoc(
-        conference=ConferenceDoc(name=f"Conf {slug}", slug=slug),
-        number=number,
-        title=f"Day {number} of {slug}",
-        date=dt.date(2020, 1, number),
-        summary=summary,
-        talks=list(talks),
-    )
-    day, _ = save_day(doc)
-    return day
 
 
 def test_it_finds_a_highlight_and_links_to_its_anchor(demo_day):

@@ -1,7 +1,6 @@
 """Search: ranking, phrases, prefixes, accents, paging and excerpts, each on notes of its own, on
 whichever engine the database has (SQLite FTS5 by default, PostgreSQL with DATABASE_URL)."""
 
-import datetime as dt
 import html
 
 import pytest
@@ -10,28 +9,13 @@ from django.utils.html import strip_tags
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from talks.documents import ConferenceDoc, DayDoc, HighlightDoc, SnippetDoc, TalkDoc, save_day
-from talks.models import Day, Talk
+from talks.documents import HighlightDoc, SnippetDoc, TalkDoc
+from talks.models import Talk
 from talks.search import Kind, excerpt, match_spans, parse_query, search
+from tests.talks.search_helpers import day_of as _day
+from tests.talks.search_helpers import texts as _texts
 
 pytestmark = pytest.mark.django_db
-
-
-def _texts(results) -> list[str]:
-    return [strip_tags(f"{hit.heading} {hit.excerpt}".strip()) for hit in results.hits]
-
-
-def _day(*talks: TalkDoc, number: int = 1, summary: str = "", slug: str = "testconf") -> Day:
-    doc = DayDoc(
-        conference=ConferenceDoc(name=f"Conf {slug}", slug=slug),
-        number=number,
-        title=f"Day {number} of {slug}",
-        date=dt.date(2020, 1, number),
-        summary=summary,
-        talks=list(talks),
-    )
-    day, _ = save_day(doc)
-    return day
 
 
 def test_it_ranks_a_title_match_above_a_body_match(db):
