@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.test import Client
 
 from runner.models import Run, Sandbox
-from runner.sandbox import SandboxEngine, list_sandboxes
+from runner.sandbox import SandboxEngine, list_sandboxes, reap_sandboxes
 from talks.models import SnippetLine
 
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -92,3 +96,21 @@ def assert_gone(box: Sandbox, base_dir: Path) -> None:
     assert box.name not in netns_list()
     assert str(root) not in Path("/proc/self/mountinfo").read_text()
     assert not root.exists()
+
+
+@contextmanager
+def short_base_dir(prefix: str) -> Iterator[Path]:
+    """A sandbox base directory directly under /tmp, reaped and removed afterwards.
+
+    Short, because unix socket paths below it are limited to 108 bytes; o+x, so that with
+    --userns-remap the remapped root can traverse down to its data root.
+    """
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    path.chmod(0o711)
+    try:
+        yield path
+    finally:
+        # Safety net for a test that failed half-way: nothing of this session may outlive it.
+        if os.geteuid() == 0:
+            reap_sandboxes(base_dir=path)
+        shutil.rmtree(path, ignore_errors=True)

@@ -9,10 +9,8 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,6 +35,7 @@ from tests.integration.helpers import (
     host_links,
     live_pids_mentioning,
     shim_sockets_of,
+    short_base_dir,
 )
 
 pytestmark = pytest.mark.engine
@@ -57,15 +56,8 @@ SEED = [
 
 @pytest.fixture(scope="module")
 def base_dir() -> Iterator[Path]:
-    # Directly under /tmp rather than pytest's 0700 tmp tree: with --userns-remap the
-    # remapped root must be able to traverse down to its data root.
-    path = Path(tempfile.mkdtemp(prefix="cn-sbx-", dir="/tmp"))
-    path.chmod(0o711)
-    yield path
-    # Safety net for a test that failed half-way: nothing of this session may outlive it.
-    if os.geteuid() == 0:
-        reap_sandboxes(base_dir=path)
-    shutil.rmtree(path, ignore_errors=True)
+    with short_base_dir("cn-sbx-") as path:
+        yield path
 
 
 @pytest.fixture(scope="module")

@@ -10,9 +10,7 @@ from __future__ import annotations
 import html as html_lib
 import os
 import re
-import shutil
 import signal
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -26,12 +24,11 @@ from django.test import Client
 from django.utils import timezone
 
 from runner import provider
-from runner.images import build_demo_images
 from runner.models import Run, RunnerStatus, Sandbox
 from runner.sandbox import list_sandboxes, load_sandbox, reap_sandboxes
 from runner.swarm import SwarmPicture, read_swarm
 from talks.models import Snippet, SnippetLine
-from tests.integration.helpers import assert_nothing_left, host_links
+from tests.integration.helpers import assert_nothing_left, host_links, short_base_dir
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -44,20 +41,8 @@ PROGRESS = re.compile(r'<progress value="(\d+)" max="(\d+)"')
 
 @pytest.fixture(scope="module")
 def base_dir() -> Iterator[Path]:
-    # Short and under /tmp: unix socket paths below it are limited to 108 bytes.
-    path = Path(tempfile.mkdtemp(prefix="cnsw-", dir="/tmp"))
-    path.chmod(0o711)
-    yield path
-    if os.geteuid() == 0:
-        reap_sandboxes(base_dir=path)
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def images_dir(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("images")
-    build_demo_images(out_dir=path)
-    return path
+    with short_base_dir("cnsw-") as path:
+        yield path
 
 
 @pytest.fixture
