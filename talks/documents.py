@@ -9,11 +9,14 @@ position among siblings), so snippet run history survives a re-import.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.utils.text import slugify
 
+from . import cache, search
+from .markdown import highlight_shell
 from .models import Conference, Day, Highlight, Snippet, SnippetLine, Tag, Talk
 
 
@@ -127,131 +130,262 @@ class _TagCache:
         return wanted
 
 
-def _save_snippets(
-    talk: Talk, highlight: Highlight | None, docs: list[SnippetDoc], start: int, report: SaveReport
-) -> tuple[int, set[int]]:
-    kept: set[int] = set()
-    position = start
-    for doc in docs:
-        snippet = _upsert(
-            Snippet,
-            {"talk": talk, "position": position},
-            {"highlight": highlight, "caption": doc.caption, "language": doc.language},
-            report,
-        )
-        kept.add(snippet.pk)
-        for index, command in enumerate(doc.lines):
-            _upsert(
-                SnippetLine, {"snippet": snippet, "position": index}, {"command": command}, report
-            )
-        report.deleted += snippet.lines.filter(position__gte=len(doc.lines)).delete()[0]
-        position += 1
-    return position, kept
+BATCH = 500
 
 
-_HIGHLIGHT_FIELDS = ("text", "style", "kind")
+class _Matcher:
+    """Rows of one model matched to what a document wants by natural key, written in bulk.
 
-
-def _sync_highlights(
-    talk: Talk, docs: list[HighlightDoc], tags: _TagCache, report: SaveReport
-) -> dict[int, tuple[Highlight, HighlightDoc]]:
-    """Match the talk's highlight tree to ``docs`` level by level, in bulk.
-
-    Rows are matched by (parent, position) and written with bulk_create/bulk_update, so a
-    talk costs a handful of queries whatever its size; returns (row, doc) by ``id(doc)``.
+    ``place`` returns the existing row for a key, updated in memory, or a new unsaved one, and
+    notes what must be created or updated; ``write`` sends that in a few bulk queries. Bulk
+    writes skip ``save()`` and signals, so ``prepare`` does what ``save()`` would (render the
+    HTML), and the caller indexes and versions what was written.
     """
-    existing = {(h.parent_id, h.position): h for h in Highlight.objects.filter(talk=talk)}
-    rows: dict[int, tuple[Highlight, HighlightDoc]] = {}
-    written: list[Highlight] = []
-    level: list[tuple[int | None, list[HighlightDoc]]] = [(None, docs)]
-    while level:
-        created, updated, placed = [], [], []
-        for parent_id, children in level:
-            for position, doc in enumerate(children):
-                row = existing.get((parent_id, position))
-                values = {"text": doc.text, "style": doc.style, "kind": doc.kind}
-                if row is None:
-                    row = Highlight(talk=talk, parent_id=parent_id, position=position, **values)
-                    created.append(row)
-                elif any(getattr(row, name) != value for name, value in values.items()):
-                    for name, value in values.items():
-                        setattr(row, name, value)
-                    updated.append(row)
-                else:
-                    report.unchanged += 1
-                placed.append((row, doc))
-        for row in created + updated:  # what Highlight.save() would do; bulk writes skip it
-            row.render()
-        Highlight.objects.bulk_create(created, batch_size=500)
-        Highlight.objects.bulk_update(
-            updated, [*_HIGHLIGHT_FIELDS, "text_html", "resolution_html"], batch_size=500
-        )
-        report.created += len(created)
-        report.updated += len(updated)
-        written += created + updated
-        for row, doc in placed:
-            rows[id(doc)] = (row, doc)
-        level = [(row.pk, doc.children) for row, doc in placed if doc.children]
-    _sync_highlight_tags(talk, rows, tags)
-    _index(written, talk)
-    return rows
+
+    def __init__(self, queryset, key, fields: tuple[str, ...], report: SaveReport, prepare=None):
+        self.model, self.fields, self.report, self.prepare = queryset.model, fields, report, prepare
+        self.existing = {key(row): row for row in queryset.order_by()}
+        self.kept: set[int] = set()
+        self._created: list = []
+        self._updated: list = []
+
+    def place(self, key, lookup: dict, values: dict):
+        row = self.existing.get(key)
+        if row is None:
+            row = self.model(**lookup, **values)
+            self._created.append(row)
+        else:
+            self.kept.add(row.pk)
+            if any(getattr(row, name) != value for name, value in values.items()):
+                for name, value in values.items():
+                    setattr(row, name, value)
+                self._updated.append(row)
+            else:
+                self.report.unchanged += 1
+        return row
+
+    def write(self) -> list:
+        """Write what ``place`` collected since the last call; returns the rows written."""
+        created, updated = self._created, self._updated
+        self._created, self._updated = [], []
+        if self.prepare is not None:
+            for row in created + updated:
+                self.prepare(row)
+        self.model.objects.bulk_create(created, batch_size=BATCH)
+        if updated:
+            self.model.objects.bulk_update(updated, self.fields, batch_size=BATCH)
+        self.kept.update(row.pk for row in created)
+        self.report.created += len(created)
+        self.report.updated += len(updated)
+        return created + updated
+
+    def stale(self) -> list:
+        """Existing rows that the document no longer has."""
+        return [row for row in self.existing.values() if row.pk not in self.kept]
 
 
-def _sync_highlight_tags(
-    talk: Talk, rows: dict[int, tuple[Highlight, HighlightDoc]], tags: _TagCache
-) -> None:
-    """Set every highlight's tags as its document says, with one read and bulk writes."""
-    through = Highlight.tags.through
-    have = set(through.objects.filter(highlight__talk=talk).values_list("highlight_id", "tag_id"))
-    want = {(row.pk, tag_id) for row, doc in rows.values() for tag_id in tags.ids(doc.tags)}
+def _delete(model, pks: list[int]) -> int:
+    """Delete rows by pk through the ORM (so cascades and signals run), in batches."""
+    deleted = 0
+    for start in range(0, len(pks), BATCH):
+        deleted += model.objects.filter(pk__in=pks[start : start + BATCH]).delete()[0]
+    return deleted
+
+
+def _sync_tags(through, owner: str, within: dict, want: set[tuple[int, int]]) -> bool:
+    """Make the (owner, tag) pairs of ``through`` among ``within`` equal ``want``.
+
+    One read, then bulk writes; returns whether anything changed.
+    """
+    have = set(through.objects.filter(**within).values_list(f"{owner}_id", "tag_id"))
     if want == have:
-        return
-    for highlight_id, tag_id in have - want:
-        through.objects.filter(highlight_id=highlight_id, tag_id=tag_id).delete()
+        return False
+    gone: dict[int, list[int]] = {}
+    for owner_id, tag_id in have - want:
+        gone.setdefault(owner_id, []).append(tag_id)
+    for owner_id, tag_ids in gone.items():
+        through.objects.filter(**{f"{owner}_id": owner_id, "tag_id__in": tag_ids}).delete()
     through.objects.bulk_create(
-        [through(highlight_id=h, tag_id=t) for h, t in want - have], batch_size=500
+        [through(**{f"{owner}_id": o, "tag_id": t}) for o, t in want - have], batch_size=BATCH
     )
-    from . import cache
-
-    cache.bump_notes_version()
+    return True
 
 
-def _index(rows: list[Highlight], talk: Talk) -> None:
-    """Bulk writes send no signals: index the rows and version the cached pages here."""
-    from . import cache, search
-
-    if not rows:
-        return
-    search.index_documents(
-        search.highlight_document(
-            pk=row.pk,
-            talk_id=talk.pk,
-            day_id=talk.day_id,
-            style=row.style,
-            text_html=row.text_html,
-            resolution_html=row.resolution_html,
-        )
-        for row in rows
-    )
-    cache.bump_notes_version()
-
-
-def _save_snippet_tree(
-    talk: Talk,
-    docs: list[HighlightDoc],
-    rows: dict[int, tuple[Highlight, HighlightDoc]],
-    counter: list[int],
-    kept: set[int],
-    report: SaveReport,
-) -> None:
-    """Snippets in document order (depth first), each after the highlight it follows."""
+def _depth_first(docs: list[HighlightDoc]) -> Iterator[HighlightDoc]:
     for doc in docs:
-        if doc.snippets:
-            counter[0], ids = _save_snippets(
-                talk, rows[id(doc)][0], doc.snippets, counter[0], report
+        yield doc
+        yield from _depth_first(doc.children)
+
+
+def _render_line(line: SnippetLine) -> None:
+    line.command_html = highlight_shell(line.command)  # what SnippetLine.save() does
+
+
+class _DaySync:
+    """Saves a day's talks, highlights, snippets and lines with one read per table.
+
+    Rows are matched by natural keys (talk slug; parent and position among siblings; position
+    in the talk; position in the snippet), so unchanged rows, and the run history that hangs
+    off snippet lines, survive a re-import. A day of any size costs a few dozen queries.
+    """
+
+    def __init__(self, day: Day, report: SaveReport, tags: _TagCache) -> None:
+        self.day, self.report, self.tags = day, report, tags
+        self.changed = False
+        self.documents: list[search.Document] = []  # index rows of what was written
+
+    def save(self, docs: list[TalkDoc]) -> None:
+        slugs = [doc.slug for doc in docs]
+        if len(set(slugs)) != len(slugs):
+            raise ValueError("Two talks of the day have the same slug.")
+        talks, rows = self._talks(docs)
+        pairs = list(zip(rows, docs, strict=True))
+        want = {(talk.pk, tag) for talk, doc in pairs for tag in self.tags.ids(doc.tags)}
+        self.changed |= _sync_tags(Talk.tags.through, "talk", {"talk__day": self.day}, want)
+        highlights, rows = self._highlights(pairs)
+        snippets = self._snippets(pairs, rows)
+        # Children before parents, so nothing is left to cascade but lines and run history.
+        for matcher in (snippets, highlights, talks):
+            self.report.deleted += _delete(matcher.model, [row.pk for row in matcher.stale()])
+        if self.documents:
+            search.index_documents(self.documents)
+        if self.documents or self.changed or self.report.deleted:
+            cache.bump_notes_version()
+
+    def _talks(self, docs: list[TalkDoc]) -> tuple[_Matcher, list[Talk]]:
+        matcher = _Matcher(
+            Talk.objects.filter(day=self.day),
+            lambda talk: talk.slug,
+            ("position", "kind", "title", "session_url"),
+            self.report,
+        )
+        talks = [
+            matcher.place(
+                doc.slug,
+                {"day": self.day, "slug": doc.slug},
+                {
+                    "position": position,
+                    "kind": doc.kind,
+                    "title": doc.title,
+                    "session_url": doc.session_url,
+                },
             )
-            kept |= ids
-        _save_snippet_tree(talk, doc.children, rows, counter, kept, report)
+            for position, doc in enumerate(docs)
+        ]
+        self.documents += [
+            search.talk_document(pk=talk.pk, day_id=self.day.pk, title=talk.title)
+            for talk in matcher.write()
+        ]
+        return matcher, talks
+
+    def _highlights(self, pairs: list[tuple[Talk, TalkDoc]]) -> tuple[_Matcher, dict]:
+        """All talks' highlight trees, a level at a time (a level needs its parents' pks).
+
+        Returns the matcher and the row saved for each document, by ``id(doc)``.
+        """
+        matcher = _Matcher(
+            Highlight.objects.filter(talk__day=self.day),
+            lambda row: (row.talk_id, row.parent_id, row.position),
+            ("text", "style", "kind", "text_html", "resolution_html"),
+            self.report,
+            prepare=Highlight.render,
+        )
+        rows: dict[int, Highlight] = {}
+        level = [(talk, None, doc.highlights) for talk, doc in pairs]
+        while level:
+            placed = [
+                (
+                    talk,
+                    matcher.place(
+                        (talk.pk, parent_id, position),
+                        {"talk": talk, "parent_id": parent_id, "position": position},
+                        {"text": doc.text, "style": doc.style, "kind": doc.kind},
+                    ),
+                    doc,
+                )
+                for talk, parent_id, children in level
+                for position, doc in enumerate(children)
+            ]
+            self.documents += [
+                search.highlight_document(
+                    pk=row.pk,
+                    talk_id=row.talk_id,
+                    day_id=self.day.pk,
+                    style=row.style,
+                    text_html=row.text_html,
+                    resolution_html=row.resolution_html,
+                )
+                for row in matcher.write()
+            ]
+            rows.update((id(doc), row) for _, row, doc in placed)
+            level = [(talk, row.pk, doc.children) for talk, row, doc in placed if doc.children]
+        want = {
+            (rows[id(doc)].pk, tag)
+            for _, talk_doc in pairs
+            for doc in _depth_first(talk_doc.highlights)
+            for tag in self.tags.ids(doc.tags)
+        }
+        within = {"highlight__talk__day": self.day}
+        self.changed |= _sync_tags(Highlight.tags.through, "highlight", within, want)
+        return matcher, rows
+
+    def _snippets(self, pairs: list[tuple[Talk, TalkDoc]], rows: dict) -> _Matcher:
+        """Snippets numbered per talk in document order (depth first, each after the highlight
+        it follows, then the talk's own), then their lines."""
+        matcher = _Matcher(
+            Snippet.objects.filter(talk__day=self.day),
+            lambda row: (row.talk_id, row.position),
+            ("highlight", "caption", "language"),
+            self.report,
+        )
+        wanted: list[tuple[Snippet, SnippetDoc]] = []
+        for talk, talk_doc in pairs:
+            blocks = [
+                (rows[id(doc)], snippet)
+                for doc in _depth_first(talk_doc.highlights)
+                for snippet in doc.snippets
+            ]
+            blocks += [(None, snippet) for snippet in talk_doc.snippets]
+            for position, (highlight, doc) in enumerate(blocks):
+                row = matcher.place(
+                    (talk.pk, position),
+                    {"talk": talk, "position": position},
+                    {"highlight": highlight, "caption": doc.caption, "language": doc.language},
+                )
+                wanted.append((row, doc))
+        written = {row.pk for row in matcher.write()} | self._lines(wanted)
+        self.documents += [
+            search.snippet_document(
+                pk=row.pk,
+                talk_id=row.talk_id,
+                day_id=self.day.pk,
+                caption=row.caption,
+                commands=doc.lines,
+            )
+            for row, doc in wanted
+            if row.pk in written
+        ]
+        return matcher
+
+    def _lines(self, wanted: list[tuple[Snippet, SnippetDoc]]) -> set[int]:
+        """Every kept snippet's lines; returns the pks of the snippets whose lines changed."""
+        matcher = _Matcher(
+            SnippetLine.objects.filter(snippet__talk__day=self.day),
+            lambda row: (row.snippet_id, row.position),
+            ("command", "command_html"),
+            self.report,
+            prepare=_render_line,
+        )
+        for snippet, doc in wanted:
+            for position, command in enumerate(doc.lines):
+                lookup = {"snippet": snippet, "position": position}
+                matcher.place((snippet.pk, position), lookup, {"command": command})
+        changed = {line.snippet_id for line in matcher.write()}
+        kept = {snippet.pk for snippet, _ in wanted}
+        # Lines cut from a kept snippet; the lines of snippets that go leave with them.
+        cut = [line for line in matcher.stale() if line.snippet_id in kept]
+        self.report.deleted += _delete(SnippetLine, [line.pk for line in cut])
+        return changed | {line.snippet_id for line in cut}
 
 
 @transaction.atomic
@@ -284,31 +418,5 @@ def save_day(doc: DayDoc) -> tuple[Day, SaveReport]:
         },
         report,
     )
-    talk_ids = []
-    for position, talk_doc in enumerate(doc.talks):
-        talk = _upsert(
-            Talk,
-            {"day": day, "slug": talk_doc.slug},
-            {
-                "position": position,
-                "kind": talk_doc.kind,
-                "title": talk_doc.title,
-                "session_url": talk_doc.session_url,
-            },
-            report,
-        )
-        talk_ids.append(talk.pk)
-        wanted = tags.ids(talk_doc.tags)
-        if set(talk.tags.values_list("pk", flat=True)) != wanted:
-            talk.tags.set(wanted)
-        rows = _sync_highlights(talk, talk_doc.highlights, tags, report)
-        kept_snippets: set[int] = set()
-        counter = [0]
-        _save_snippet_tree(talk, talk_doc.highlights, rows, counter, kept_snippets, report)
-        counter[0], trailing = _save_snippets(talk, None, talk_doc.snippets, counter[0], report)
-        kept_snippets |= trailing
-        kept_highlights = {row.pk for row, _ in rows.values()}
-        report.deleted += talk.snippets.exclude(pk__in=kept_snippets).delete()[0]
-        report.deleted += talk.highlights.exclude(pk__in=kept_highlights).delete()[0]
-    report.deleted += day.talks.exclude(pk__in=talk_ids).delete()[0]
+    _DaySync(day, report, tags).save(doc.talks)
     return day, report

@@ -52,6 +52,33 @@ def _converter() -> md.Markdown:
     return converter
 
 
+# Text that Markdown and nh3 would hand back unchanged, inside one paragraph: one line of words
+# and ordinary punctuation that starts with a letter (so it cannot open a list, heading, quote
+# or code block) and holds nothing that marks up or escapes, save bare URLs of plain
+# characters, which become links. Most notes are such prose, and skipping the converter for
+# them makes a large import several times faster. tests/talks/test_markdown.py checks the
+# shortcut against the full path on random text.
+_PLAIN = re.compile(r"[^\W\d_](?:[^\W_]|[ ,.;:?'\"()/%+=@$’‘“”–—…-])*")
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9./%?=+#~:_-]+")
+_LINK = '<a href="{0}" rel="noopener noreferrer nofollow">{0}</a>'
+
+
+def _plain_html(text: str) -> str | None:
+    """The rendering of ``text`` if it is plain prose (see _PLAIN), else None."""
+    if not text.isprintable() or text.endswith(" "):
+        return None
+    parts = _BARE_URL.split(text)  # prose, URL, prose, URL, ..., prose
+    prose, urls = parts[::2], parts[1::2]
+    if _PLAIN.fullmatch("x".join(prose)) is None or any("://" in part for part in prose):
+        return None
+    if not all(_PLAIN_URL.fullmatch(url) for url in urls):
+        return None
+    return "".join(
+        part + (_LINK.format(urls[index]) if index < len(urls) else "")
+        for index, part in enumerate(prose)
+    )
+
+
 def render_markdown(text: str, *, inline: bool = False) -> str:
     """Render user Markdown to safe HTML.
 
@@ -60,6 +87,14 @@ def render_markdown(text: str, *, inline: bool = False) -> str:
     """
     if not text.strip():
         return ""
+    html = _plain_html(text)
+    if html is not None:
+        return html if inline else f"<p>{html}</p>"
+    return convert_markdown(text, inline=inline)
+
+
+def convert_markdown(text: str, *, inline: bool = False) -> str:
+    """render_markdown without the plain-prose shortcut: Markdown, then nh3."""
     converter = _converter()
     html = converter.reset().convert(_autolink(text))
     clean = nh3.clean(

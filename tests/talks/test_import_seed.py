@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from talks import documents
 from talks.demo import DOCKERCON_2016_DAY_1
 from talks.documents import DayDoc, HighlightDoc
 from talks.exporting import day_document
@@ -142,16 +143,17 @@ def test_it_keeps_the_demo_days_rows_and_tags_when_the_seed_is_imported_over_it(
 
 
 def test_it_writes_nothing_when_saving_fails_half_way(db, monkeypatch):
-    original = SnippetLine.save
+    # Snippet lines are written last, after the talks and highlights.
+    original = documents._render_line
     calls = {"n": 0}
 
-    def failing_save(self, *args, **kwargs):
+    def failing_render(line):
         calls["n"] += 1
         if calls["n"] == 3:
             raise RuntimeError("disk full")
-        original(self, *args, **kwargs)
+        original(line)
 
-    monkeypatch.setattr(SnippetLine, "save", failing_save)
+    monkeypatch.setattr(documents, "_render_line", failing_render)
     with pytest.raises(RuntimeError):
         import_notes(seed_text(), options=DATES)
     assert Conference.objects.count() == 0

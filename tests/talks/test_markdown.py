@@ -1,8 +1,10 @@
 """User Markdown is rendered once on save and can never inject script or htmx attributes."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from talks.markdown import highlight_shell, render_markdown
+from talks.markdown import convert_markdown, highlight_shell, render_markdown
 from talks.models import Highlight
 
 PAYLOADS = [
@@ -58,3 +60,43 @@ def test_it_renders_on_save(demo_day):
 def test_it_escapes_commands_when_highlighting():
     html = highlight_shell("docker service ls <script>")
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+# The plain-prose shortcut must render exactly what Markdown + nh3 render. The alphabet mixes
+# the characters the shortcut accepts with every character that could change the rendering.
+_PROSE = "abcXYZéß 09,.;:?'\"()/%+=@$’‘“”–—…-"
+_MARKUP = "*_`\\[]!<>&#|~{}^\t\n\r\xa0\u2028\x00\x02"
+
+
+_URL_CHARS = "ab09./%?=+#~:_-&()"
+_WITH_URLS = st.lists(
+    st.text(alphabet=_PROSE, min_size=1, max_size=12)
+    | st.builds("https://x.org/{}".format, st.text(alphabet=_URL_CHARS, max_size=12)),
+    min_size=1,
+    max_size=5,
+).map("".join)
+
+
+@given(
+    text=st.text(alphabet=_PROSE, min_size=1, max_size=40)
+    | st.text(alphabet=_PROSE + _MARKUP, min_size=1, max_size=40)
+    | _WITH_URLS
+    | st.sampled_from(["http://x.io", "see https://a.b/c.", "a  b", "a ", "1. one", "- a"]),
+    inline=st.booleans(),
+)
+@settings(max_examples=600, deadline=None)
+def test_the_plain_prose_shortcut_renders_what_markdown_renders(text, inline):
+    assert render_markdown(text, inline=inline) == convert_markdown(text, inline=inline)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Swarm mode is built in, no extra setup (really).",
+        "Café’s “rolling” update — 2 nodes…",
+        "Slides at https://example.org/talks/42-swarm.",
+    ],
+)
+def test_plain_prose_takes_the_shortcut(text, monkeypatch):
+    monkeypatch.setattr("talks.markdown.convert_markdown", None)  # would raise if called
+    assert render_markdown(text).startswith("<p>")
