@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.utils.text import slugify
 
 from . import cache, search
@@ -171,7 +171,7 @@ class _Matcher:
         if self.prepare is not None:
             for row in created + updated:
                 self.prepare(row)
-        self.model.objects.bulk_create(created, batch_size=BATCH)
+        _insert(self.model, created)
         if updated:
             self.model.objects.bulk_update(updated, self.fields, batch_size=BATCH)
         self.kept.update(row.pk for row in created)
@@ -182,6 +182,43 @@ class _Matcher:
     def stale(self) -> list:
         """Existing rows that the document no longer has."""
         return [row for row in self.existing.values() if row.pk not in self.kept]
+
+
+def _insert(model, rows: list) -> None:
+    """``bulk_create(rows)`` for new rows of plain fields, setting their pks, at a fraction of
+    the cost: bulk_create compiles every value through the ORM, which was half of a 1 MB
+    import (11,000 highlights). Same SQL as bulk_create writes (INSERT ... RETURNING)."""
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    if not connection.features.can_return_rows_from_bulk_insert:
+        model.objects.bulk_create(rows, batch_size=BATCH)
+        return
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    one_row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    per_query = min(BATCH, (connection.features.max_query_params or BATCH**2) // len(fields))
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per_query):
+            batch = rows[start : start + per_query]
+            params = []
+            for row in batch:
+                for field in fields:
+                    value = field.pre_save(row, True)  # auto_now and the like
+                    if value is not None and not isinstance(value, str | int):
+                        value = field.get_db_prep_save(value, connection)
+                    params.append(value)
+            cursor.execute(
+                f"INSERT INTO {quote(model._meta.db_table)} ({columns})"  # noqa: S608
+                f" VALUES {', '.join([one_row] * len(batch))}"
+                f" RETURNING {quote(model._meta.pk.column)}",
+                params,
+            )
+            for row, (pk,) in zip(batch, cursor.fetchall(), strict=True):
+                row.pk = pk
+                row._state.adding = False
+                row._state.db = connection.alias
 
 
 def _delete(model, pks: list[int]) -> int:
@@ -262,7 +299,7 @@ class _DaySync:
         talks = [
             matcher.place(
                 doc.slug,
-                {"day": self.day, "slug": doc.slug},
+                {"day_id": self.day.pk, "slug": doc.slug},
                 {
                     "position": position,
                     "kind": doc.kind,
@@ -298,7 +335,7 @@ class _DaySync:
                     talk,
                     matcher.place(
                         (talk.pk, parent_id, position),
-                        {"talk": talk, "parent_id": parent_id, "position": position},
+                        {"talk_id": talk.pk, "parent_id": parent_id, "position": position},
                         {"text": doc.text, "style": doc.style, "kind": doc.kind},
                     ),
                     doc,
@@ -349,8 +386,12 @@ class _DaySync:
             for position, (highlight, doc) in enumerate(blocks):
                 row = matcher.place(
                     (talk.pk, position),
-                    {"talk": talk, "position": position},
-                    {"highlight": highlight, "caption": doc.caption, "language": doc.language},
+                    {"talk_id": talk.pk, "position": position},
+                    {
+                        "highlight_id": highlight and highlight.pk,
+                        "caption": doc.caption,
+                        "language": doc.language,
+                    },
                 )
                 wanted.append((row, doc))
         written = {row.pk for row in matcher.write()} | self._lines(wanted)
@@ -378,7 +419,7 @@ class _DaySync:
         )
         for snippet, doc in wanted:
             for position, command in enumerate(doc.lines):
-                lookup = {"snippet": snippet, "position": position}
+                lookup = {"snippet_id": snippet.pk, "position": position}
                 matcher.place((snippet.pk, position), lookup, {"command": command})
         changed = {line.snippet_id for line in matcher.write()}
         kept = {snippet.pk for snippet, _ in wanted}

@@ -92,6 +92,8 @@ def _word_spans(text: str) -> Iterator[tuple[int, int, str]]:
 
 def index_text(text: str) -> str:
     """The words of ``text`` as both engines index them: folded, separated by spaces."""
+    if text.isascii():  # the usual case, and what _word_spans does with it, in one pass
+        return " ".join(_WORD.findall(text.lower()))
     return " ".join(word for _, _, word in _word_spans(unicodedata.normalize("NFC", text)))
 
 

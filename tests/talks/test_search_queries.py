@@ -2,6 +2,7 @@
 whichever engine the database has (SQLite FTS5 by default, PostgreSQL with DATABASE_URL)."""
 
 import html
+import string
 
 import pytest
 from django.db import connection
@@ -11,7 +12,15 @@ from hypothesis import strategies as st
 
 from talks.documents import HighlightDoc, SnippetDoc, TalkDoc
 from talks.models import Talk
-from talks.search import Kind, excerpt, match_spans, parse_query, search
+from talks.search import (
+    Kind,
+    _word_spans,
+    excerpt,
+    index_text,
+    match_spans,
+    parse_query,
+    search,
+)
 from tests.talks.search_helpers import day_of as _day
 from tests.talks.search_helpers import texts as _texts
 
@@ -144,3 +153,8 @@ def test_it_indexes_snippet_captions_as_titles(db):
     hits = search("inspecting").hits
     assert [str(h.heading) for h in hits] == ["<mark>Inspecting</mark> nodes"]
     assert Talk.objects.count() == 1
+
+
+@given(st.text(alphabet=string.printable, max_size=60))
+def test_the_ascii_shortcut_indexes_the_words_the_full_path_finds(text):
+    assert index_text(text) == " ".join(word for _, _, word in _word_spans(text))
