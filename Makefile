@@ -42,7 +42,7 @@ run: setup
 	@DEBUG=true HOST=$(HOST) PORT=$(PORT) PY=$(PY) scripts/run-dev
 
 worker: setup
-	DEBUG=true $(PY) manage.py run_worker --interval 0.1
+	DEBUG=true $(PY) manage.py run_worker
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -115,7 +115,11 @@ VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {
     "default": dj_database_url.parse(
         envstr("DATABASE_URL", f"sqlite:///{VAR_DIR / 'confnotes.sqlite3'}"),
-        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 0),
+        # Kept open between requests and worker polls: opening SQLite anew (with its PRAGMAs)
+        # costs about a millisecond each time. Checked before reuse, so a restarted
+        # PostgreSQL costs one reconnect, not an error.
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -149,6 +153,8 @@ if RUNNER_MODE not in {"sandbox", "shared", "off"}:
 RUNNER_SHARED_DOCKER_HOST = envstr("DOCKER_HOST", "unix:///var/run/docker.sock")
 RUNNER_BASE_DIR = Path(envstr("RUNNER_BASE_DIR", "/var/lib/confnotes/sandboxes"))
 RUNNER_IMAGES_DIR = Path(envstr("RUNNER_IMAGES_DIR", str(VAR_DIR / "images")))
+# Workers listen here for "work was queued" (runner/wakeup.py); web and worker must share it.
+RUNNER_WAKEUP_DIR = Path(envstr("RUNNER_WAKEUP_DIR", str(VAR_DIR / "wakeup")))
 RUNNER_ANONYMOUS = envbool("RUNNER_ANONYMOUS", DEBUG)  # production: logged-in with permission
 RUNNER_POOL_SIZE = envint("RUNNER_POOL_SIZE", 1)
 RUNNER_MAX_SANDBOXES = envint("RUNNER_MAX_SANDBOXES", 12)

@@ -18,6 +18,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from talks.models import SnippetLine
@@ -77,20 +78,22 @@ def decide(line: str, visitor_key: str) -> Decision:
 def _check_rate(visitor: Visitor, wanted: int) -> None:
     """Per-visitor limits, counted in the database so every process sees the same numbers."""
     since = timezone.now() - timedelta(seconds=60)
-    recent = Run.objects.filter(visitor=visitor.key, created_at__gte=since).count()
+    mine = Q(visitor=visitor.key)
+    from_addr = Q(remote_addr=visitor.remote_addr) if visitor.remote_addr else Q(pk__in=[])
+    counts = Run.objects.filter(mine | from_addr).aggregate(
+        recent=Count("pk", filter=mine & Q(created_at__gte=since)),
+        from_addr=Count("pk", filter=from_addr & Q(created_at__gte=since)),
+        in_flight=Count("pk", filter=mine & Q(status__in=Run.IN_FLIGHT)),
+    )
     per_minute = settings.RUNNER_RATE_PER_MINUTE
-    if recent + wanted > per_minute:
+    if counts["recent"] + wanted > per_minute:
         raise RunRefused(
             f"Too many runs: at most {per_minute} a minute per visitor. Wait a minute and try "
             "again."
         )
-    if visitor.remote_addr:
-        from_addr = Run.objects.filter(remote_addr=visitor.remote_addr, created_at__gte=since)
-        if from_addr.count() + wanted > 3 * per_minute:
-            raise RunRefused(
-                "Too many runs from your network address; wait a minute and try again."
-            )
-    in_flight = Run.objects.in_flight().filter(visitor=visitor.key).count()
+    if counts["from_addr"] + wanted > 3 * per_minute:
+        raise RunRefused("Too many runs from your network address; wait a minute and try again.")
+    in_flight = counts["in_flight"]
     if in_flight + wanted > settings.RUNNER_MAX_IN_FLIGHT:
         raise RunRefused(
             f"You already have {in_flight} run{'s' if in_flight != 1 else ''} waiting or "
@@ -138,12 +141,14 @@ def request_runs(*, lines: Sequence[SnippetLine], visitor: Visitor) -> list[Run]
 
 def _claim(run: Run) -> bool:
     """Move a queued run to running; False if someone else took or closed it."""
-    now = timezone.now()
-    claimed = Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
-        status=Run.Status.RUNNING, started_at=now, worker=provider.worker_id()
-    )
+    fields = {"status": Run.Status.RUNNING, "started_at": timezone.now()}
+    fields["worker"] = provider.worker_id()
+    if Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(**fields):
+        for name, value in fields.items():
+            setattr(run, name, value)
+        return True
     run.refresh_from_db()
-    return bool(claimed)
+    return False
 
 
 # A run's final status and output must survive a database that is busy past its own timeout
@@ -168,18 +173,31 @@ def _retrying(write: Callable[[], object]) -> None:
             delay = min(delay * 2, 2.0)
 
 
-def _finish(run: Run, status: str, *, reason: str = "", **fields) -> None:
-    if run.exit_code is not None and run.sandbox is not None and run.snapshot is None:
-        try:
-            run.snapshot = snapshots.record(run.sandbox)  # the "after" of the swarm picture
-        except DatabaseError:
-            log.warning("run %s: its after-picture was not stored", run.pk, exc_info=True)
+def _finish(run: Run, status: str, *, reason: str = "", picture_later: bool = False, **fields):
+    """Save the run's end. The "after" picture of the swarm is read first, so it is there
+    with the result; ``picture_later`` (for commands that only read, which change nothing)
+    saves the result first and adds the picture a moment later, as it costs a swarm read."""
+    wants_picture = run.exit_code is not None and run.sandbox is not None and run.snapshot is None
+    if wants_picture and not picture_later:
+        run.snapshot = _after_picture(run)
     run.status = status
     run.reason = reason or run.reason
     run.finished_at = timezone.now()
     for name, value in fields.items():
         setattr(run, name, value)
     _retrying(run.save)
+    if wants_picture and picture_later:
+        run.snapshot = _after_picture(run)
+        if run.snapshot is not None:
+            _retrying(lambda: run.save(update_fields=["snapshot"]))
+
+
+def _after_picture(run: Run) -> dict | None:
+    try:
+        return snapshots.record(run.sandbox)
+    except DatabaseError:
+        log.warning("run %s: its after-picture was not stored", run.pk, exc_info=True)
+        return None
 
 
 def execute_run(run: Run) -> bool:
@@ -206,7 +224,8 @@ def execute_run(run: Run) -> bool:
     if decision.subcommand not in READ_ONLY and provider.disk_full():
         _finish(run, Run.Status.ENGINE_UNAVAILABLE, reason=DISK_FULL)
         return False
-    if decision.subcommand not in READ_ONLY:
+    read_only = decision.subcommand in READ_ONLY
+    if not read_only:
         run.snapshot_before = snapshots.record(sandbox)
         run.save(update_fields=["snapshot_before"])
     result = run_docker(
@@ -222,20 +241,24 @@ def execute_run(run: Run) -> bool:
             run,
             Run.Status.TIMED_OUT,
             reason=f"Stopped after {settings.RUNNER_TIMEOUT} s: the command did not finish.",
+            picture_later=read_only,
         )
         return False
     if not result.ok:
-        _finish(run, Run.Status.FAILED, reason=_failure_reason(result.stderr, sandbox))
+        reason = _failure_reason(result.stderr, sandbox)
+        _finish(run, Run.Status.FAILED, reason=reason, picture_later=read_only)
         return False
-    _retrying(lambda: run.save(update_fields=["exit_code", "stdout", "stderr", "truncated"]))
-    if decision.subcommand in CONVERGING and decision.service_name:
+    converging = decision.subcommand in CONVERGING and decision.service_name
+    if converging or decision.subcommand in SETTLING:  # show the output while it waits
+        _retrying(lambda: run.save(update_fields=["exit_code", "stdout", "stderr", "truncated"]))
+    if converging:
         problem = _wait_for_convergence(run, sandbox, decision.service_name)
         if problem:
             _finish(run, Run.Status.FAILED, reason=problem)
             return False
     elif decision.subcommand in SETTLING:
         _wait_until_settled(run, sandbox)
-    _finish(run, Run.Status.SUCCEEDED)
+    _finish(run, Run.Status.SUCCEEDED, picture_later=read_only)
     _retrying(lambda: Sandbox.objects.filter(pk=sandbox.pk).update(last_used_at=timezone.now()))
     return True
 

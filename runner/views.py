@@ -79,9 +79,7 @@ def _back_to(line: SnippetLine) -> str:
 
 @require_POST
 def run_line(request: HttpRequest, line_id: int) -> HttpResponse:
-    line = get_object_or_404(
-        SnippetLine.objects.select_related("snippet__talk__day__conference"), pk=line_id
-    )
+    line = get_object_or_404(SnippetLine, pk=line_id)  # the cell needs no more than the line
     if denied := _forbidden(request):
         return denied
     try:

@@ -14,7 +14,7 @@ from django.test import Client
 from django.utils import timezone
 
 from runner.models import Run, RunnerStatus, Sandbox
-from runner.runs import recover_stuck_runs
+from runner.runs import RunRefused, Visitor, recover_stuck_runs, request_runs
 from talks.models import Snippet, SnippetLine
 
 pytestmark = pytest.mark.django_db
@@ -254,3 +254,34 @@ def test_it_shows_the_audit_trail_to_staff_read_only(staff_client, line):
     assert Run.objects.filter(pk=run.pk).exists()
     assert staff_client.get("/admin/runner/run/add/").status_code == 403
     assert staff_client.get("/admin/admin/logentry/").status_code == 200
+
+
+def test_it_limits_runs_from_one_network_address_across_visitors(line, settings):
+    settings.RUNNER_RATE_PER_MINUTE = 1
+    settings.RUNNER_MODE = "off"
+    for _ in range(3):  # three visitors behind one address: three times a visitor's limit
+        assert Client().post(f"/run/line/{line.pk}/", **HX).status_code == 200
+    response = Client().post(f"/run/line/{line.pk}/", **HX)
+    assert response.status_code == 429
+    assert "Too many runs from your network address" in response.content.decode()
+    elsewhere = Client(REMOTE_ADDR="192.0.2.7").post(f"/run/line/{line.pk}/", **HX)
+    assert elsewhere.status_code == 200
+
+
+def test_a_visitor_without_an_address_is_limited_by_their_own_runs(line, settings):
+    settings.RUNNER_RATE_PER_MINUTE = 1
+    visitor = Visitor(key="k" * 32, user_id=None, remote_addr=None)
+    request_runs(lines=[line], visitor=visitor)
+    with pytest.raises(RunRefused, match="at most 1 a minute per visitor"):
+        request_runs(lines=[line], visitor=visitor)
+
+
+def test_pressing_run_costs_a_fixed_handful_of_queries(
+    client, line, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    client.post(f"/run/line/{line.pk}/", **HX)  # the first run also creates the session
+    Run.objects.update(status=Run.Status.SUCCEEDED)
+    # session, line, the three rate counts in one, the run (savepoint, insert, release)
+    with django_assert_num_queries(6), django_capture_on_commit_callbacks(execute=False):
+        response = client.post(f"/run/line/{line.pk}/", **HX)
+    assert response.status_code == 200

@@ -2,11 +2,12 @@ import logging
 import threading
 import time
 
-from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from runner import provider, runs
+from runner.wakeup import Alarm
+from runner.worker import WakeableWorker
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,19 @@ def do_housekeeping() -> None:
 
 class Command(BaseCommand):
     help = (
-        "Run the task worker (django-tasks db_worker) with the runner's housekeeping: it closes "
+        "Run the task worker (django-tasks-db's db_worker loop, woken at once when work is "
+        "queued) with the runner's housekeeping: it closes "
         "runs a dead worker left behind and reaps expired sandboxes at start-up, then every "
         "--housekeeping seconds, and keeps the warm pool filled. Needs root for sandboxes."
     )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--interval", type=float, default=0.1, help="Queue poll seconds.")
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=0.5,
+            help="Seconds between queue polls; queued work also wakes the worker at once.",
+        )
         parser.add_argument("--housekeeping", type=float, default=30.0)
 
     def handle(self, *args, interval: float, housekeeping: float, **options) -> None:
@@ -54,4 +61,7 @@ class Command(BaseCommand):
         provider.record_status()
         runs.recover_stuck_runs()
         threading.Thread(target=loop, name="runner-housekeeping", daemon=True).start()
-        call_command("db_worker", interval=interval, reload=False, startup_delay=False)
+        with Alarm() as alarm:
+            worker = WakeableWorker(interval=interval, alarm=alarm)
+            worker.configure_signals()
+            worker.run()
