@@ -30,6 +30,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Model
+from django.urls import get_script_prefix, get_urlconf
 from django.utils.safestring import SafeString
 
 from .models import Conference, Day, Highlight, Snippet, SnippetLine, Talk
@@ -582,16 +583,22 @@ def search(
 
 
 class _DayURLs:
-    """Day page URLs, from one reverse() per search: slugs need no escaping in a path."""
+    """Day page URLs from one reverse() per URLconf and script prefix: slugs need no escaping
+    in a path."""
 
     def __init__(self) -> None:
-        day = Day(slug="day-slug-here", conference=Conference(slug="conference-slug-here"))
-        self.pattern = day.get_absolute_url()
+        self.pattern = _day_url_pattern(get_urlconf(), get_script_prefix())
 
     def __call__(self, day_id: int, day_slug: str, conference_slug: str, anchor: str = "") -> str:
         url = self.pattern.replace("conference-slug-here", conference_slug, 1)
         url = url.replace("day-slug-here", day_slug, 1)
         return f"{url}#{anchor}" if anchor else url
+
+
+@lru_cache(maxsize=8)
+def _day_url_pattern(urlconf: str | None, script_prefix: str) -> str:
+    day = Day(slug="day-slug-here", conference=Conference(slug="conference-slug-here"))
+    return day.get_absolute_url()
 
 
 # Where a hit is: the day's id, slug and title and the conference's slug (for the URL).

@@ -307,3 +307,32 @@ def test_it_keeps_the_middlewares_pages_within_their_memory_budget():
     assert list(pages.pages) == ["b"] and pages.used == 60
     pages.put("b", (0.0, b"c" * 10, []))
     assert pages.used == 10
+
+
+def test_its_csrf_tokens_are_djangos_format_and_unmask_to_the_cookie_secret(rf):
+    from django.middleware.csrf import _check_token_format, _unmask_cipher_token
+
+    from talks.cache import csrf_token
+
+    first_visit = rf.get(DAY_URL)
+    token = csrf_token(first_visit)
+    secret = first_visit.META["CSRF_COOKIE"]
+    _check_token_format(token)  # raises if Django would not accept it
+    assert len(secret) == 32 and _unmask_cipher_token(token) == secret
+    assert first_visit.META["CSRF_COOKIE_NEEDS_UPDATE"] is True
+    again = csrf_token(first_visit)
+    assert again != token and _unmask_cipher_token(again) == secret  # a new mask each time
+
+
+def test_its_random_strings_use_the_whole_alphabet_evenly():
+    from collections import Counter
+
+    from django.middleware.csrf import CSRF_ALLOWED_CHARS
+
+    from talks.cache import _random_string
+
+    counts = Counter("".join(_random_string(62) for _ in range(2000)))
+    assert set(counts) == set(CSRF_ALLOWED_CHARS)
+    # 2,000 of each expected; chance stays within +-200 (4.5 standard deviations). Evenness
+    # itself comes from the construction: only bytes below 248 (4 x 62) are used.
+    assert all(1800 < count < 2200 for count in counts.values())
