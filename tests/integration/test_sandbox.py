@@ -285,9 +285,17 @@ def test_it_forms_a_multi_node_swarm(make_sandbox: Callable[..., SandboxEngine])
         "worker2",
     }
     container = docker(engine, "docker ps --quiet --filter name=web").stdout.split()[0]
-    lookup = docker(engine, f"docker exec {container} /bin/busybox nslookup tasks.web")
-    addresses = re.findall(r"Address:\s+(10\.\d+\.\d+\.\d+)$", lookup.stdout, re.MULTILINE)
-    assert len(addresses) == 3
+    # Each node gossips its tasks' names to the others: the other nodes' tasks may take a
+    # moment to appear in this one's DNS after they run.
+    deadline = time.monotonic() + 20
+    while True:
+        lookup = docker(engine, f"docker exec {container} /bin/busybox nslookup tasks.web")
+        found = re.findall(r"Address:\s+(10\.\d+\.\d+\.\d+)$", lookup.stdout, re.MULTILINE)
+        addresses = sorted(set(found))
+        if len(addresses) == 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert len(addresses) == 3, lookup.stdout
     for address in addresses:
         page = run_docker(
             [
