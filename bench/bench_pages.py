@@ -163,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--json", action="store_true", help="print one JSON line too")
+    parser.add_argument(
+        "--page", choices=[page.slug for page in PAGES], help="measure this page only"
+    )
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.prepare:
@@ -185,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                 "first visits (no cookies)": {},
                 "returning readers (the CSRF cookie)": {"Cookie": csrf_cookie(server.url + "/")},
             }
-            for page in PAGES:
+            for page in [p for p in PAGES if args.page in (None, p.slug)]:
                 urls = {
                     "static": f"{server.url}/static/bench/{page.slug}.html",
                     "dynamic": server.url + page.url,

@@ -5,6 +5,7 @@ from . import views, views_swarm
 app_name = "runner"
 
 urlpatterns = [
+    path("run/confirm/", views.confirm, name="confirm"),
     path("run/line/<int:line_id>/", views.run_line, name="run_line"),
     path("run/snippet/<int:snippet_id>/", views.run_snippet, name="run_snippet"),
     path("runs/<int:run_id>/", views.run_detail, name="run"),

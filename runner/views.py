@@ -9,6 +9,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
+from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -146,6 +147,38 @@ def snippet_history(request: HttpRequest, snippet_id: int) -> HttpResponse:
         "runner/history.html",
         {"snippet": snippet, "page": page, "day": snippet.talk.day},
     )
+
+
+@require_GET
+def confirm(request: HttpRequest) -> HttpResponse:
+    """The Run, Run all and Reset buttons without JavaScript: a page that says what will run,
+    with the form that runs it.
+
+    The day page is the same for every reader (it is cached whole), so its buttons carry no
+    CSRF token: with htmx they post with the token from the CSRF cookie (static/js/site.js);
+    without, they GET this page, which has one.
+    """
+    try:
+        match = resolve(request.GET.get("action", ""))
+    except Resolver404:
+        match = None
+    if match is None or match.url_name not in CONFIRMABLE:
+        message = "There is nothing to confirm at this address; go back and press the button."
+        return _message(request, message, status=404)
+    context = {"action": request.GET["action"], "kind": match.url_name, "back": _referer(request)}
+    if match.url_name == "run_line":
+        line = get_object_or_404(SnippetLine, pk=match.kwargs["line_id"])
+        context |= {"lines": [line], "snippet": line.snippet, "back": _back_to(line)}
+    elif match.url_name == "run_snippet":
+        snippet = get_object_or_404(Snippet, pk=match.kwargs["snippet_id"])
+        lines = list(snippet.lines.all())
+        context |= {"lines": lines, "snippet": snippet}
+        if lines:
+            context["back"] = _back_to(lines[0])
+    return render(request, "runner/confirm.html", context)
+
+
+CONFIRMABLE = {"run_line", "run_snippet", "sandbox_reset"}
 
 
 @require_POST

@@ -10,7 +10,11 @@ cache key or filled in on the way out:
   the day's lines (a new run, a run starting or finishing, a deleted run all change it);
 - whether Run is offered: the runner's latest status row (its heartbeat time included), the
   runner settings, and who asks (anonymous, or the user's id and staff flags);
-- the CSRF token: rendered as a placeholder, replaced by the request's own token per response.
+- the CSRF token: the day page holds none. Its htmx requests send the CSRF cookie's value
+  (static/js/site.js), its buttons without JavaScript open a confirmation page that holds one
+  (runner.views.confirm), and a reader without the cookie gets a new one with the page. A
+  cached page with a ``{% csrf_token %}`` in it still works (rendered as a placeholder and
+  filled in per response by ``serve_cached``) but skips the middleware's fast path.
 
 Where things live, and why:
 
@@ -63,7 +67,6 @@ from django.urls.converters import SlugConverter
 from .models import Conference, Day, Highlight, NotesVersion, Snippet, SnippetLine, Tag, Talk
 
 PAGE_SECONDS = 30
-LARGE_PAGE = 128 * 1024  # bytes: larger pages are kept in parts (see _with_token)
 NOTES_MODELS = (Conference, Day, Talk, Highlight, Snippet, SnippetLine, Tag)
 # As long as a real token (64 characters), so a cached page has the length it is served with;
 # random per process, as the pages it stands in are (LocMemCache).
@@ -84,6 +87,14 @@ def _random_string(length: int) -> str:
         randoms = secrets.token_bytes(length + 8)
         chars += [_ALPHABET[b % len(_ALPHABET)] for b in randoms if b < _UNBIASED]
     return "".join(chars[:length])
+
+
+def ensure_csrf_cookie(request: HttpRequest) -> None:
+    """Give a reader without a CSRF cookie a new one with this response (as get_token would,
+    without making a token): the page's htmx requests send its value back as their token."""
+    if request.META.get("CSRF_COOKIE") is None:
+        request.META["CSRF_COOKIE"] = _random_string(CSRF_SECRET_LENGTH)
+        request.META["CSRF_COOKIE_NEEDS_UPDATE"] = True
 
 
 def csrf_token(request: HttpRequest) -> str:
@@ -289,8 +300,12 @@ def serve_cached(
             return response
         body = response.content
         cache.set(key, body, PAGE_SECONDS)
-    token = csrf_token(request)  # also sends the CSRF cookie, as rendering the token would
-    response = HttpResponse(body.replace(_PLACEHOLDER_BYTES, token.encode()))
+    if _PLACEHOLDER_BYTES in body:
+        token = csrf_token(request)  # also sends the CSRF cookie, as rendering the token would
+        response = HttpResponse(body.replace(_PLACEHOLDER_BYTES, token.encode()))
+    else:  # the day page: the same bytes for everyone
+        ensure_csrf_cookie(request)
+        response = HttpResponse(body)
     response.page_cache_body = body
     return response
 
@@ -304,7 +319,7 @@ def _day_path(script_prefix: str) -> re.Pattern[str]:
     return re.compile(pattern.replace("DAYSLUG", f"({SlugConverter.regex})") + r"\Z")
 
 
-Entry = tuple[float, bytes | list[bytes], list[tuple[str, str]]]  # expiry, page, headers
+Entry = tuple[float, bytes, list[tuple[str, str]]]  # expiry, page, headers
 
 
 class _RecentPages:
@@ -324,18 +339,14 @@ class _RecentPages:
         return self.pages.get(key)
 
     def put(self, key: str, entry: Entry) -> None:
-        size = _size(entry[1])
+        size = len(entry[1])
         with self.lock:
             if key in self.pages:
-                self.used -= _size(self.pages.pop(key)[1])
+                self.used -= len(self.pages.pop(key)[1])
             while self.pages and self.used + size > self.budget:  # the oldest go first
-                self.used -= _size(self.pages.pop(next(iter(self.pages)))[1])
+                self.used -= len(self.pages.pop(next(iter(self.pages)))[1])
             self.pages[key] = entry
             self.used += size
-
-
-def _size(page: bytes | list[bytes]) -> int:
-    return len(page) if isinstance(page, bytes) else sum(map(len, page))
 
 
 _recent_pages = _RecentPages()
@@ -379,35 +390,20 @@ class DayPageCacheMiddleware:
         if entry is None or entry[0] < time.monotonic():
             response = self.get_response(request)
             body = getattr(response, "page_cache_body", None)
-            if body is not None and response.status_code == 200:
+            # A page with a CSRF token in it differs per reader: the view's cache serves it.
+            if body is not None and response.status_code == 200 and _PLACEHOLDER_BYTES not in body:
                 headers = [
                     (name, value)
                     for name, value in response.items()
                     if name.lower() not in {"set-cookie", "content-length"}
                 ]
-                if len(body) > LARGE_PAGE:
-                    body = body.split(_PLACEHOLDER_BYTES)
                 _recent_pages.put(key, (time.monotonic() + PAGE_SECONDS, body, headers))
             return response
         _, body, headers = entry
         self.csrf.process_request(request)  # reads the reader's CSRF cookie, if they have one
-        response = _with_token(body, csrf_token(request).encode())
+        ensure_csrf_cookie(request)
+        response = HttpResponse(body)
+        response["Content-Length"] = str(len(body))
         for name, value in headers:
             response[name] = value
         return self.csrf.process_response(request, response)
-
-
-def _with_token(body: bytes | list[bytes], token: bytes) -> HttpResponse:
-    """The page with ``token`` for the placeholder. A large page is kept in parts split at the
-    placeholder and sent as they are, token between, rather than copied whole per request."""
-    if isinstance(body, bytes):
-        content = body.replace(_PLACEHOLDER_BYTES, token)
-        response = HttpResponse(content)
-        response["Content-Length"] = str(len(content))
-        return response
-    response = HttpResponse(body[0])
-    for part in body[1:]:
-        response.write(token)
-        response.write(part)
-    response["Content-Length"] = str(sum(map(len, body)) + len(token) * (len(body) - 1))
-    return response

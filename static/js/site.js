@@ -35,6 +35,21 @@
     );
   });
 
+  // htmx requests carry the CSRF token from the CSRF cookie, as Django's documentation shows
+  // for AJAX: pages hold no token of their own, so a cached page is the same for everyone.
+  function csrfToken() {
+    const name = document.body.dataset.csrfCookie + "=";
+    const cookie = document.cookie.split("; ").find(function (c) { return c.startsWith(name); });
+    return cookie ? decodeURIComponent(cookie.slice(name.length)) : "";
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    const token = csrfToken();
+    if (token && !event.detail.headers["X-CSRFToken"]) {
+      event.detail.headers["X-CSRFToken"] = token;
+    }
+  });
+
   // Confirmation for destructive buttons without inline script: <button data-confirm="...">.
   document.addEventListener("submit", function (event) {
     const button = event.submitter;

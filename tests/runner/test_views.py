@@ -6,6 +6,7 @@ journeys are in tests/integration/test_runner_journey.py.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -285,3 +286,40 @@ def test_pressing_run_costs_a_fixed_handful_of_queries(
     with django_assert_num_queries(6), django_capture_on_commit_callbacks(execute=False):
         response = client.post(f"/run/line/{line.pk}/", **HX)
     assert response.status_code == 200
+
+
+def test_without_javascript_run_opens_a_confirmation_that_runs_it(demo_day, line, runner_up):
+    client = Client(enforce_csrf_checks=True)
+    day_page = client.get(demo_day.get_absolute_url()).content.decode()
+    run_form = f'<form method="get" action="/run/confirm/" hx-post="/run/line/{line.pk}/"'
+    assert run_form in day_page  # no token in the page; htmx posts, a plain submit GETs
+    response = client.get("/run/confirm/", {"action": f"/run/line/{line.pk}/"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Run this command?" in html and "$ docker service ls" in html
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    assert f'<form method="post" action="/run/line/{line.pk}/">' in html
+    posted = client.post(f"/run/line/{line.pk}/", {"csrfmiddlewaretoken": token})
+    assert posted.status_code == 302 and Run.objects.get().line == "docker service ls"
+
+
+@pytest.mark.parametrize(
+    ("action", "heading"),
+    [
+        ("/run/snippet/{snippet}/", "Run these commands?"),
+        ("/sandbox/reset/", "Reset your sandbox?"),
+    ],
+)
+def test_the_confirmation_says_what_run_all_and_reset_do(client, line, action, heading):
+    url = action.format(snippet=line.snippet_id)
+    html = client.get("/run/confirm/", {"action": url}).content.decode()
+    assert heading in html and f'action="{url}"' in html
+
+
+@pytest.mark.parametrize(
+    "action", ["", "/admin/", "https://evil.example/run/line/1/", "/run/line/999999/", "/nope/"]
+)
+def test_the_confirmation_refuses_anything_but_our_run_buttons(client, demo_day, action):
+    response = client.get("/run/confirm/", {"action": action})
+    assert response.status_code == 404
+    assert "evil.example" not in response.content.decode()
