@@ -165,6 +165,26 @@ def test_it_closes_a_run_when_the_worker_is_killed_mid_run(seed_lines, sandboxes
         worker.wait(timeout=10)
 
 
+def test_a_queued_run_wakes_the_worker_at_once(seed_lines, sandboxes, settings, tmp_path):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    settings.RUNNER_WAKEUP_DIR = tmp_path / "wakeup"
+    worker = _start_worker(sandboxes, interval=120)  # its own polls would take two minutes
+    try:
+        deadline = time.monotonic() + 30
+        while not list(settings.RUNNER_WAKEUP_DIR.glob("worker-*.sock")):  # listening
+            assert worker.poll() is None and time.monotonic() < deadline, "no worker socket"
+            time.sleep(0.1)
+        time.sleep(0.5)  # past its first poll, now waiting
+        started = time.monotonic()
+        run(Client(), seed_lines[1])  # docker service ls
+        done = _wait_finished(Run.objects.latest("id"), timeout=60)
+        assert done.status == Run.Status.SUCCEEDED, done.reason
+        assert time.monotonic() - started < 30  # a sandbox start and a run, not a poll
+    finally:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+
+
 # -- helpers ------------------------------------------------------------------------------------
 
 
@@ -176,7 +196,7 @@ def _database_url() -> str:
     return f"postgres://{db['USER']}:{db['PASSWORD']}@{host}:{port}/{db['NAME']}"
 
 
-def _start_worker(base_dir: Path) -> subprocess.Popen:
+def _start_worker(base_dir: Path, *, interval: float = 0.05) -> subprocess.Popen:
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "notes_site.settings",
@@ -186,9 +206,10 @@ def _start_worker(base_dir: Path) -> subprocess.Popen:
         "RUNNER_IMAGES_DIR": str(settings.RUNNER_IMAGES_DIR),
         "RUNNER_POOL_SIZE": "0",
         "RUNNER_USERNS_REMAP": "false",  # base_dir is in pytest's private tmp dir
+        "RUNNER_WAKEUP_DIR": str(settings.RUNNER_WAKEUP_DIR),
     }
     return subprocess.Popen(
-        [sys.executable, "manage.py", "run_worker", "--interval", "0.05"],
+        [sys.executable, "manage.py", "run_worker", "--interval", str(interval)],
         cwd=ROOT,
         env=env,
         start_new_session=True,
