@@ -253,7 +253,7 @@ def index_query(alias: str) -> Callable[[str], object]:
 
     def run(text: str) -> object:
         with connections[alias].cursor() as cursor:
-            return engine_for(alias).find(cursor, parse_query(text), [], [], 21, 0)
+            return engine_for(alias).find(cursor, parse_query(text), [], [], 21, 0).keys
 
     return run
 

@@ -42,8 +42,10 @@ MAX_WORD_CHARS = 100
 MIN_PREFIX_CHARS = 2  # a one-letter prefix would match most of the index
 EXCERPT_CHARS = 200
 # On SQLite scoring costs a few microseconds a match: for words found in more notes than this,
-# only the newest RANK_WINDOW matches are ranked, with every title match, so no search is slow.
-RANK_WINDOW = 1000
+# only the newest RANK_WINDOW matches are ranked, with every title match, so no search is slow
+# (about 2 ms for the commonest words of 100,000 highlights, bench/bench_search.py). A word in
+# more notes than this says little on its own; the results page suggests adding another.
+RANK_WINDOW = 300
 TITLE_WEIGHT = 10.0  # a word in a title counts as much as ten in a body
 
 
@@ -261,6 +263,15 @@ def document_for(obj: Model, *, using: str = DEFAULT_DB_ALIAS) -> Document | Non
 # Engines -----------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Found:
+    """Keys of one page of matches, best first; ``capped``: only the newest matches of a very
+    common search were ranked (RANK_WINDOW), so adding a word finds older ones."""
+
+    keys: list[int]
+    capped: bool
+
+
 class SearchEngine:
     """What differs between databases: writing rows, matching and ranking. SQL only."""
 
@@ -271,7 +282,7 @@ class SearchEngine:
 
     def find(
         self, cursor: Any, query: Query, where: list[str], params: list, limit: int, offset: int
-    ) -> list[int]:
+    ) -> Found:
         raise NotImplementedError
 
     def optimize(self, cursor: Any) -> None:
@@ -348,19 +359,30 @@ class SQLiteEngine(SearchEngine):
 
     def find(
         self, cursor: Any, query: Query, where: list[str], params: list, limit: int, offset: int
-    ) -> list[int]:
+    ) -> Found:
         match = self.match_expression(query)
         conditions = "".join(f" AND {condition}" for condition in where)
-        matching = f"FROM {TABLE} WHERE {TABLE} MATCH %s{conditions}"
+        score = f"bm25({TABLE}, {TITLE_WEIGHT}, 1.0)"
+        # FTS5 hands over matches newest first (rowid order) and stops at the window, so only
+        # RANK_WINDOW rows are read and scored, however common the words.
         cursor.execute(
-            f"SELECT rowid {matching}"
-            f" AND (rowid >= coalesce((SELECT rowid {matching} ORDER BY rowid DESC"
-            f" LIMIT 1 OFFSET %s), 0) OR rowid IN (SELECT rowid FROM {TABLE}"
-            f" WHERE {TABLE} MATCH %s))"
-            f" ORDER BY bm25({TABLE}, {TITLE_WEIGHT}, 1.0), rowid DESC LIMIT %s OFFSET %s",
-            [match, *params, match, *params, RANK_WINDOW - 1, f"title : ({match})", limit, offset],
+            f"SELECT rowid, {score} FROM {TABLE} WHERE {TABLE} MATCH %s{conditions}"
+            " ORDER BY rowid DESC LIMIT %s",
+            [match, *params, RANK_WINDOW],
         )
-        return [row[0] for row in cursor.fetchall()]
+        rows = cursor.fetchall()
+        capped = len(rows) == RANK_WINDOW
+        if capped:
+            # Older matches are left out, but not older title matches. They are scored by
+            # their title alone, which is most of what their score would be (TITLE_WEIGHT).
+            cursor.execute(
+                f"SELECT rowid, {score} FROM {TABLE} WHERE {TABLE} MATCH %s AND rowid < %s"
+                f"{conditions} ORDER BY rowid DESC LIMIT %s",
+                [f"title : ({match})", rows[-1][0], *params, RANK_WINDOW],
+            )
+            rows += cursor.fetchall()
+        rows.sort(key=lambda row: (row[1], -row[0]))  # bm25: lower is better; then newest
+        return Found([row[0] for row in rows[offset : offset + limit]], capped=capped)
 
     def optimize(self, cursor: Any) -> None:
         cursor.execute(f"INSERT INTO {TABLE} ({TABLE}) VALUES ('optimize')")
@@ -395,7 +417,7 @@ class PostgresEngine(SearchEngine):
 
     def find(
         self, cursor: Any, query: Query, where: list[str], params: list, limit: int, offset: int
-    ) -> list[int]:
+    ) -> Found:
         # Every match is ranked: reading the matching rows costs more than ranking them here,
         # so a window like SQLite's would not pay. Weights are {D, C, B, A}: body D, title A.
         conditions = "".join(f" AND {condition}" for condition in where)
@@ -406,7 +428,7 @@ class PostgresEngine(SearchEngine):
             " LIMIT %s OFFSET %s",
             [self.tsquery(query), *params, limit, offset],
         )
-        return [row[0] for row in cursor.fetchall()]
+        return Found([row[0] for row in cursor.fetchall()], capped=False)
 
     def optimize(self, cursor: Any) -> None:
         cursor.execute(f"ANALYZE {TABLE}")
@@ -546,6 +568,7 @@ class SearchResults:
     page: int
     per_page: int
     has_next: bool
+    capped: bool = False
 
     @property
     def first_number(self) -> int:
@@ -577,9 +600,10 @@ def search(
     engine = engine_for(using)
     where, params = engine.filters(conference_id=conference_id, day_id=day_id, tag_id=tag_id)
     with connections[using].cursor() as cursor:
-        keys = engine.find(cursor, query, where, params, per_page + 1, (page - 1) * per_page)
-    hits = _hits(keys[:per_page], query, using)
-    return SearchResults(query, hits, page, per_page, has_next=len(keys) > per_page)
+        found = engine.find(cursor, query, where, params, per_page + 1, (page - 1) * per_page)
+    hits = _hits(found.keys[:per_page], query, using)
+    has_next = len(found.keys) > per_page
+    return SearchResults(query, hits, page, per_page, has_next=has_next, capped=found.capped)
 
 
 class _DayURLs:

@@ -105,12 +105,15 @@ def test_it_ranks_only_the_newest_matches_of_a_very_common_word_on_sqlite(db, mo
     _day(TalkDoc(title="Kernel tuning", highlights=[HighlightDoc("Old: kernel")]), slug="old")
     _day(TalkDoc(title="New", highlights=[HighlightDoc(f"kernel {i}") for i in range(5)]))
     monkeypatch.setattr("talks.search.RANK_WINDOW", 3)
-    hits = search("kernel").hits
+    results = search("kernel")
+    hits = results.hits
     assert hits[0].kind == Kind.TALK  # a title match is always ranked, however old
     if connection.vendor == "sqlite":
         assert {strip_tags(h.heading) for h in hits[1:]} == {"kernel 2", "kernel 3", "kernel 4"}
+        assert results.capped
+        assert not search("tuning").capped  # two matches: all ranked
     else:  # PostgreSQL ranks every match: reading them costs more than ranking them
-        assert len(hits) == 7
+        assert len(hits) == 7 and not results.capped
 
 
 def test_it_marks_words_in_a_short_excerpt_around_the_best_match():

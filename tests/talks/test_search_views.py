@@ -147,3 +147,16 @@ def test_it_pins_the_queries_of_the_search_page(client, demo_day, django_assert_
         client.get("/search/")
     with django_assert_num_queries(1 + 1 + 1):  # a tag to check, the index, the notes
         client.get("/search/", {"q": "seccomp", "tag": "security"}, headers=HTMX)
+
+
+def test_it_says_when_only_the_newest_matches_of_a_common_word_are_shown(
+    client, demo_day, monkeypatch
+):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL ranks every match")
+    note = "add a word to find older ones"
+    assert note not in client.get("/search/", {"q": "docker"}).content.decode()
+    monkeypatch.setattr("talks.search.RANK_WINDOW", 2)
+    assert note in client.get("/search/", {"q": "docker"}).content.decode()
