@@ -144,7 +144,14 @@ def bench_document(name: str, data: bytes, *, save: bool, reimport: bool = True)
         import_notes(text)
         times.append(time.perf_counter() - start)
     import_time = statistics.median(times)
-    print(row(f"import, empty db (median of {IMPORT_RUNS})", import_time, None, baselines))
+    Conference.objects.all().delete()
+    Tag.objects.all().delete()
+    gc.collect()
+    tracemalloc.start()  # one more import, traced for its peak memory (and not timed)
+    import_notes(text)
+    import_peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print(row(f"import, empty db (median of {IMPORT_RUNS})", import_time, import_peak, baselines))
     print(
         f"  {'':<34} best {min(times) * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms; parsing "
         f"is {parse_time / import_time:.1%} of the import, the rest is save_day() (bulk writes, "

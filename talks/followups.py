@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.models import CHANGE, LogEntry
 from django.core.validators import URLValidator
 from django.db import models, transaction
 from django.utils import timezone
@@ -95,15 +96,27 @@ class ResolveForm(forms.Form):
 
 
 @transaction.atomic
-def resolve(*, highlight: Highlight, answer: str, url: str = "") -> Highlight:
+def resolve(
+    *, highlight: Highlight, answer: str, url: str = "", user_id: int | None = None
+) -> Highlight:
     """Mark ``highlight`` resolved with ``answer``; it then shows as resolved in the notes.
 
-    Resolving again changes the answer and keeps the first resolution time.
+    Resolving again changes the answer and keeps the first resolution time. With ``user_id``
+    the change goes into the admin's history of the note, like an edit made there.
     """
+    again = highlight.resolved_at is not None
     highlight.resolution = answer
     highlight.resolution_url = url
     highlight.resolved_at = highlight.resolved_at or timezone.now()
     highlight.save()  # renders resolution_html; the search index follows (talks.signals)
+    if user_id is not None:
+        LogEntry.objects.log_actions(
+            user_id=user_id,
+            queryset=[highlight],
+            action_flag=CHANGE,
+            change_message=f"{'Changed the answer' if again else 'Resolved'}: {answer[:180]}",
+            single_object=True,
+        )
     return highlight
 
 

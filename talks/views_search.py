@@ -180,6 +180,7 @@ def resolve_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
         highlight=highlight,
         answer=form.cleaned_data["resolution"],
         url=form.cleaned_data["resolution_url"],
+        user_id=request.user.pk,
     )
     messages.success(
         request,

@@ -212,3 +212,19 @@ def test_it_filters_open_follow_ups_in_the_admin(staff_client, demo_day):
     html = staff_client.get("/admin/talks/highlight/?follow_up=open").content.decode()
     assert "3 highlights" in html
     assert "Open follow-ups" in html
+
+
+def test_resolving_shows_in_the_notes_admin_history(staff_client, demo_day):
+    from django.contrib.admin.models import CHANGE, LogEntry
+
+    cloud = _cloud(demo_day)
+    _post(staff_client, cloud, answer="A REST API.", url="", next="/follow-ups/")
+    _post(staff_client, cloud, answer="A REST API, and a CLI.", url="", next="/follow-ups/")
+    entries = LogEntry.objects.filter(object_id=str(cloud.pk)).order_by("action_time", "id")
+    assert [(e.action_flag, e.change_message) for e in entries] == [
+        (CHANGE, "Resolved: A REST API."),
+        (CHANGE, "Changed the answer: A REST API, and a CLI."),
+    ]
+    assert {e.user.is_staff for e in entries} == {True}
+    history = staff_client.get(f"/admin/talks/highlight/{cloud.pk}/history/").content.decode()
+    assert "Resolved: A REST API." in history
