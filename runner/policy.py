@@ -56,6 +56,7 @@ class PolicyLimits:
     max_log_tail: int = 500
     memory_limit: str = "64M"  # added to every service the runner creates
     cpu_limit: str = "0.25"
+    pids_limit: int = 128  # processes per task: a fork bomb stops there
     # Registries a `service create`/`--image` may name; plain `vote` or `instavote/vote` always
     # mean Docker Hub. Other hosts are refused so a line cannot make the engine call them.
     image_registries: tuple[str, ...] = ("docker.io",)
@@ -573,6 +574,8 @@ def _service_create(args: list[str], owner: str, limits: PolicyLimits) -> _Outco
         resource_flags += ["--limit-memory", limits.memory_limit]
     if "limit-cpu" not in values:
         resource_flags += ["--limit-cpu", limits.cpu_limit]
+    if "limit-pids" not in values:
+        resource_flags += ["--limit-pids", str(limits.pids_limit)]
     if resource_flags:
         extra += resource_flags
         shown = ", ".join(

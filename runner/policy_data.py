@@ -283,6 +283,23 @@ def _resource_check(kind: str, *, reservation: bool) -> Check:
     return check
 
 
+def check_limit_pids(value: str, flag: str, limits: PolicyLimits) -> None:
+    number = parse_uint(value)
+    if number is None:
+        raise _bad(flag, value, "a whole number such as `64`")
+    if number == 0:
+        raise Refused(
+            "resource-limit",
+            f"`{flag} 0` would remove the limit; sandbox tasks keep at most "
+            f"{limits.pids_limit} processes.",
+        )
+    if number > limits.pids_limit:
+        raise Refused(
+            "resource-limit",
+            f"`{flag}` may be at most {limits.pids_limit} in the sandbox (got {value}).",
+        )
+
+
 check_limit_memory = _resource_check("memory", reservation=False)
 check_limit_cpu = _resource_check("cpu", reservation=False)
 check_reserve_memory = _resource_check("memory", reservation=True)
@@ -645,6 +662,7 @@ _SERVICE_SPEC_FLAGS = [
     Flag("rollback-order", check=choice_check("start-first", "stop-first")),
     Flag("limit-cpu", check=check_limit_cpu),
     Flag("limit-memory", check=check_limit_memory),
+    Flag("limit-pids", check=check_limit_pids),
     Flag("reserve-cpu", check=check_reserve_cpu),
     Flag("reserve-memory", check=check_reserve_memory),
     # Health checks run inside the service's own container, like its command, so they are

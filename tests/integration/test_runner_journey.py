@@ -6,6 +6,7 @@ the point (killed mid-run). Every assertion about the swarm reads the engine's o
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +21,7 @@ from django.db import connection
 from django.test import Client
 
 from runner import provider
+from runner.execute import run_docker
 from runner.models import Run, Sandbox
 from runner.swarm import read_swarm
 from talks.models import SnippetLine
@@ -44,6 +46,15 @@ def test_it_runs_the_six_seed_commands_for_real(client, seed_lines, sandboxes):
     assert created.engine_version
     assert "Converged. vote: 1/1 tasks running" in created.converged
     host = sandbox_of(client).docker_host
+    resources = "{{json .Spec.TaskTemplate.Resources}}"
+    limits = run_docker(
+        ["docker", "service", "inspect", "--format", resources, "vote"], docker_host=host
+    )
+    assert json.loads(limits.stdout)["Limits"] == {
+        "NanoCPUs": 250_000_000,
+        "MemoryBytes": 64 * 1024 * 1024,
+        "Pids": 128,
+    }
 
     listed = run(client, ls)
     assert listed.status == Run.Status.SUCCEEDED

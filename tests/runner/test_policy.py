@@ -13,7 +13,7 @@ from runner.policy import Decision, PolicyLimits, check_command
 
 OWNER = "alice"
 LABELS = ("--label", "confnotes.owner=alice", "--container-label", "confnotes.owner=alice")
-LIMITS = ("--limit-memory", "64M", "--limit-cpu", "0.25")
+LIMITS = ("--limit-memory", "64M", "--limit-cpu", "0.25", "--limit-pids", "128")
 CREATE_ADDS = ("--detach", *LABELS, *LIMITS)
 DIGEST = "sha256:" + "ab" * 32
 
@@ -132,16 +132,29 @@ ALLOWED: list[tuple[str, tuple[str, ...]]] = [
     ),
     (
         f"{_C} --name web --limit-memory 32M --limit-cpu 0.1 nginx",
-        created("--name web --limit-memory 32M --limit-cpu 0.1", "nginx", ("--detach", *LABELS)),
+        created(
+            "--name web --limit-memory 32M --limit-cpu 0.1",
+            "nginx",
+            ("--detach", *LABELS, "--limit-pids", "128"),
+        ),
     ),
     (
         f"{_C} --name web --limit-memory 64M nginx",
         created(
             "--name web --limit-memory 64M",
             "nginx",
-            ("--detach", *LABELS, "--limit-cpu", "0.25"),
+            ("--detach", *LABELS, "--limit-cpu", "0.25", "--limit-pids", "128"),
         ),
     ),
+    (
+        f"{_C} --name web --limit-pids 16 nginx",
+        created(
+            "--name web --limit-pids 16",
+            "nginx",
+            ("--detach", *LABELS, "--limit-memory", "64M", "--limit-cpu", "0.25"),
+        ),
+    ),
+    (f"{_U} vote --limit-pids 32", detached(f"{_U} vote --limit-pids 32")),
     (
         f"{_C} --name web --reserve-memory 16M --reserve-cpu 0.1 nginx",
         created("--name web --reserve-memory 16M --reserve-cpu 0.1", "nginx"),
@@ -455,7 +468,6 @@ REFUSED: list[tuple[str, str, str]] = [
     # unknown flags
     (f"{_C} --foo busybox", "unknown-flag", "`--foo` is not an option"),
     (f"{_C} -x busybox", "unknown-flag", "`-x` is not an option"),
-    (f"{_C} --limit-pids 10 busybox", "unknown-flag", "`docker service create`"),
     (f"{_U} --name other vote", "unknown-flag", "`docker service update`"),
     (f"{_C} --publish-add 80 busybox", "unknown-flag", "`--publish-add`"),
     (f"{_U} ---image nginx vote", "unknown-flag", "`---image`"),
@@ -486,6 +498,9 @@ REFUSED: list[tuple[str, str, str]] = [
     (f"{_C} --reserve-memory 128M busybox", "resource-limit", "`--reserve-memory`"),
     (f"{_U} --limit-cpu 0 vote", "resource-limit", "remove the limit"),
     (f"{_C} --limit-memory lots busybox", "bad-value", "a size"),
+    (f"{_C} --limit-pids 0 busybox", "resource-limit", "at most 128 processes"),
+    (f"{_U} --limit-pids 100000 vote", "resource-limit", "at most 128 in the sandbox"),
+    (f"{_C} --limit-pids many busybox", "bad-value", "a whole number"),
     # logs
     ("docker service logs -f vote", "follow", "never ends"),
     ("docker service logs --follow vote", "follow", "`docker service logs --follow`"),
@@ -625,7 +640,7 @@ def test_it_notes_what_it_added():
     create = check_command("docker service create --name web nginx", owner=OWNER)
     assert create.note == (
         "Added `--detach`, the owner labels and the sandbox's resource limits "
-        "(`--limit-memory 64M`, `--limit-cpu 0.25`)."
+        "(`--limit-memory 64M`, `--limit-cpu 0.25`, `--limit-pids 128`)."
     )
     scale = check_command("docker service scale vote=2", owner=OWNER)
     assert scale.note.startswith("Added `--detach` so the command returns at once")
@@ -671,6 +686,7 @@ def test_it_applies_custom_limits():
         max_log_tail=50,
         memory_limit="128M",
         cpu_limit="0.5",
+        pids_limit=64,
         image_registries=("docker.io", "registry.local:5000"),
     )
 
@@ -686,7 +702,7 @@ def test_it_applies_custom_limits():
     assert created.argv == (
         *("docker", "service", "create", "--limit-memory", "100M", "--detach"),
         *("--label", "confnotes.owner=bob", "--container-label", "confnotes.owner=bob"),
-        *("--limit-cpu", "0.5", "registry.local:5000/app"),
+        *("--limit-cpu", "0.5", "--limit-pids", "64", "registry.local:5000/app"),
     )
 
 
