@@ -211,7 +211,7 @@ def sandbox_for(visitor: str, *, nodes: int | None = None, wait: float = 60) -> 
         mine = Sandbox.objects.filter(_live(), visitor=visitor).first()
         if mine is not None and mine.status == Sandbox.Status.READY:
             if _answers(mine):
-                Sandbox.objects.filter(pk=mine.pk).update(last_used_at=timezone.now())
+                _touch(mine)
                 return mine
             _forget(mine, error="The engine had stopped; a fresh sandbox replaces it.")
             continue
@@ -237,6 +237,18 @@ def stop_worker(row: Sandbox, index: int) -> None:
 def start_worker(row: Sandbox, index: int) -> None:
     """Restart a stopped worker node; it rejoins the swarm from its saved state."""
     engines.start_node(engines.load_sandbox(row.name, base_dir=settings.RUNNER_BASE_DIR), index)
+
+
+# Idle TTLs are counted in minutes: a sandbox used this recently needs no new "last used" write
+# before every run (each run also writes it when it ends).
+TOUCH_SECONDS = 60
+
+
+def _touch(row: Sandbox) -> None:
+    now = timezone.now()
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > TOUCH_SECONDS:
+        Sandbox.objects.filter(pk=row.pk).update(last_used_at=now)
+        row.last_used_at = now
 
 
 def _claim_from_pool(visitor: str, nodes: int) -> Sandbox | None:

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import DatabaseError, OperationalError, connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django_tasks_db import DatabaseBackend
 
 from talks.models import SnippetLine
 
@@ -134,7 +135,9 @@ def request_runs(*, lines: Sequence[SnippetLine], visitor: Visitor) -> list[Run]
             run.save()
             runs.append(run)
         queued = [run.pk for run in runs if run.status == Run.Status.QUEUED]
-        if queued:
+        if queued and isinstance(execute_runs.get_backend(), DatabaseBackend):
+            execute_runs.enqueue(run_ids=queued)  # the task row commits with the runs
+        elif queued:  # a backend that runs the task at once must not run it in here
             transaction.on_commit(lambda: execute_runs.enqueue(run_ids=queued))
     return runs
 

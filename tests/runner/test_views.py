@@ -323,3 +323,18 @@ def test_the_confirmation_refuses_anything_but_our_run_buttons(client, demo_day,
     response = client.get("/run/confirm/", {"action": action})
     assert response.status_code == 404
     assert "evil.example" not in response.content.decode()
+
+
+def test_a_run_and_its_queued_task_are_written_together(line, settings):
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    visitor = Visitor(key="v" * 24, user_id=None, remote_addr="192.0.2.1")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        request_runs(lines=[line], visitor=visitor)
+        raise RuntimeError("the request fails after the run was recorded")
+    assert not Run.objects.exists() and not DBTaskResult.objects.exists()
+    [run] = request_runs(lines=[line], visitor=visitor)
+    task = DBTaskResult.objects.get()
+    assert task.args_kwargs["kwargs"] == {"run_ids": [run.pk]}
