@@ -129,7 +129,12 @@ class Run(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["snippet_line", "-id"])]
+        indexes = [
+            models.Index(fields=["snippet_line", "-id"]),
+            # The rate limits count a visitor's and an address's recent runs (runs._check_rate).
+            models.Index(fields=["visitor", "created_at"], name="run_visitor_recent"),
+            models.Index(fields=["remote_addr", "created_at"], name="run_addr_recent"),
+        ]
         permissions = [("execute_run", "Can run snippet lines in a sandbox")]
 
     def __str__(self) -> str:
