@@ -168,7 +168,7 @@ def visitor(base: str, source: str, tally: Tally, stop: float, drain_until: list
     page = attempt(tally, f"GET {DAY}", lambda: browser.request("GET", DAY))
     if page is None or page.status != 200:
         return
-    token = re.search(r'"x-csrftoken": "([^"]+)"', page.body).group(1)
+    token = browser.cookies["csrftoken"]  # what htmx sends, as static/js/site.js does
     line_ids = list(dict.fromkeys(int(i) for i in re.findall(r"/run/line/(\d+)/", page.body)))
     headers = {"HX-Request": "true", "X-CSRFToken": token, "Referer": base + DAY}
     while time.monotonic() < stop:
