@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -29,6 +28,7 @@ from .execute import run_docker
 from .models import Run, Sandbox
 from .picture import settled, summary
 from .policy import Decision, PolicyLimits, check_command
+from .processes import worker_alive
 from .swarm import read_swarm
 
 log = logging.getLogger(__name__)
@@ -416,7 +416,7 @@ def recover_stuck_runs(*, only_dead_workers: bool = True) -> int:
     )
     for run in Run.objects.filter(status=Run.Status.RUNNING):
         worker_host, _, pid = run.worker.rpartition(":")
-        dead = worker_host == host and pid.isdigit() and not _pid_alive(int(pid))
+        dead = worker_host == host and pid.isdigit() and not worker_alive(int(pid))
         if dead or run.started_at is None or run.started_at < stale:
             closed += Run.objects.filter(pk=run.pk, status=Run.Status.RUNNING).update(
                 status=Run.Status.ERROR,
@@ -437,20 +437,3 @@ def recover_stuck_runs(*, only_dead_workers: bool = True) -> int:
             finished_at=timezone.now(),
         )
     return closed
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie or an unrelated process reusing the pid: check it is a Django worker.
-    try:
-        cmdline = open(f"/proc/{pid}/cmdline", "rb").read()  # noqa: SIM115
-    except OSError:
-        return False
-    return b"manage.py" in cmdline or b"pytest" in cmdline

@@ -23,6 +23,8 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 
+from .processes import worker_alive
+
 log = logging.getLogger(__name__)
 SUFFIX = ".sock"
 
@@ -75,7 +77,7 @@ class Alarm:
         """Sockets of workers that died without closing: nobody answers on them."""
         for path in self.directory.glob(f"worker-*{SUFFIX}"):
             pid = path.name.removeprefix("worker-").removesuffix(SUFFIX)
-            if pid.isdigit() and not _alive(int(pid)):
+            if pid.isdigit() and not worker_alive(int(pid)):
                 with contextlib.suppress(OSError):
                     path.unlink()
 
@@ -100,13 +102,3 @@ class Alarm:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
