@@ -1,13 +1,28 @@
-"""Shared by the search tests: small days of notes, and results as plain text."""
+"""Shared by the search tests: the demo day saved once per module, small days of notes, and
+results as plain text."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.utils.html import strip_tags
 
+from talks.demo import DOCKERCON_2016_DAY_1
 from talks.documents import ConferenceDoc, DayDoc, TalkDoc, save_day
-from talks.models import Day
+from talks.models import Conference, Day, Tag
+
+
+@pytest.fixture(scope="module", name="demo_day")
+def demo_day_once_per_module(django_db_setup, django_db_blocker):
+    """The demo day, saved once for the module that imports this (its tests only read it, and
+    what a test changes is rolled back after it); removed at the end."""
+    with django_db_blocker.unblock():
+        day, _ = save_day(DOCKERCON_2016_DAY_1)
+    yield day
+    with django_db_blocker.unblock():
+        Conference.objects.all().delete()  # cascades, and the index rows go with them
+        Tag.objects.all().delete()
 
 
 def texts(results) -> list[str]:

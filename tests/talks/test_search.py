@@ -5,11 +5,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from talks.demo import DOCKERCON_2016_DAY_1
-from talks.documents import HighlightDoc, TalkDoc, save_day
+from talks.documents import HighlightDoc, TalkDoc
 from talks.models import Conference, Highlight, Snippet, Tag
 from talks.search import Kind, search
 from tests.talks.search_helpers import day_of as _day
+from tests.talks.search_helpers import demo_day_once_per_module  # noqa: F401 (the demo_day fixture)
 from tests.talks.search_helpers import texts as _texts
 
 pytestmark = pytest.mark.django_db
@@ -55,18 +55,6 @@ NASTY_QUERIES = [
     "swarm " * 500,
     " ".join(f"w{i}" for i in range(300)),
 ]
-
-
-@pytest.fixture(scope="module")
-def demo_day(django_db_setup, django_db_blocker):
-    """The demo day, saved once for this module (every test here only reads it, and what a
-    test changes is rolled back after it); removed at the end."""
-    with django_db_blocker.unblock():
-        day, _ = save_day(DOCKERCON_2016_DAY_1)
-    yield day
-    with django_db_blocker.unblock():
-        Conference.objects.all().delete()  # cascades, and the index rows go with them
-        Tag.objects.all().delete()
 
 
 def test_it_finds_a_highlight_and_links_to_its_anchor(demo_day):

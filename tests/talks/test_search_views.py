@@ -4,26 +4,14 @@ import re
 
 import pytest
 
-from talks.demo import DOCKERCON_2016_DAY_1
 from talks.documents import ConferenceDoc, DayDoc, HighlightDoc, TalkDoc, save_day
-from talks.models import Conference, Highlight, Tag
+from talks.models import Highlight
+from tests.talks.search_helpers import demo_day_once_per_module  # noqa: F401 (the demo_day fixture)
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HX-Request": "true", "HX-Target": "search-results"}
 POPOVER = {"HX-Request": "true", "HX-Target": "search-popover"}
-
-
-@pytest.fixture(scope="module")
-def demo_day(django_db_setup, django_db_blocker):
-    """The demo day, saved once for this module (the tests here only read it, and what a test
-    changes is rolled back after it); removed at the end."""
-    with django_db_blocker.unblock():
-        day, _ = save_day(DOCKERCON_2016_DAY_1)
-    yield day
-    with django_db_blocker.unblock():
-        Conference.objects.all().delete()  # cascades, and the index rows go with them
-        Tag.objects.all().delete()
 
 
 def test_it_puts_a_labelled_search_box_on_every_page(client, demo_day):
