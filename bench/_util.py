@@ -65,6 +65,14 @@ def run_python(env: dict[str, str], *args: str) -> str:
     return result.stdout
 
 
+def percentile(samples: list[float], pct: float) -> float:
+    """The ``pct``-th percentile (1 to 99) of ``samples``, interpolated as statistics.quantiles
+    does with method="inclusive"; every benchmark reports percentiles this way."""
+    if len(samples) < 2:
+        return samples[0] if samples else 0.0
+    return statistics.quantiles(samples, n=100, method="inclusive")[round(pct) - 1]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -226,13 +234,12 @@ def _python_load(
         results = pool.map(_client, [(url, deadline, headers)] * connections)
     took = time.monotonic() - started
     samples = sorted(s for part, _ in results for s in part)
-    percentiles = statistics.quantiles(samples, n=100, method="inclusive")
     return LoadResult(
         tool="python",
         requests=len(samples),
         seconds=took,
         requests_per_second=len(samples) / took,
-        p50_ms=percentiles[49],
-        p99_ms=percentiles[98],
+        p50_ms=percentile(samples, 50),
+        p99_ms=percentile(samples, 99),
         errors=sum(errors for _, errors in results),
     )

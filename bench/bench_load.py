@@ -39,7 +39,6 @@ import re
 import shutil
 import signal
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -53,7 +52,7 @@ from urllib.parse import urlencode, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _util import ROOT, gunicorn, production_env, run_python
+from _util import ROOT, gunicorn, percentile, production_env, run_python
 
 from runner.sandbox import engine_available, list_sandboxes, reap_sandboxes
 
@@ -305,12 +304,6 @@ def final_runs(database: Path) -> tuple[Counter, list[tuple[int, str, str, str]]
     with contextlib.closing(sqlite3.connect(database)) as db:
         rows = db.execute("SELECT id, status, line, reason FROM runner_run").fetchall()
     return Counter(r[1] for r in rows), [r for r in rows if r[1] not in {"succeeded", "refused"}]
-
-
-def percentile(samples: list[float], p: int) -> float:
-    if len(samples) < 2:
-        return samples[0] if samples else 0.0
-    return statistics.quantiles(samples, n=100, method="inclusive")[p - 1]
 
 
 # -- main ---------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _util import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "notes_site.test_settings")
@@ -41,10 +43,6 @@ def timed(fn: Callable[[], object], repeat: int) -> list[float]:
         fn()
         samples.append((time.perf_counter() - started) * 1000)
     return samples
-
-
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20)[-1]
 
 
 def main() -> int:
@@ -123,14 +121,14 @@ def main() -> int:
         ratio = picture_median / median if median else float("inf")
         print(
             f"  {name:<17} min {min(samples):7.3f} ms  median {median:7.3f} ms"
-            f"  p95 {p95(samples):7.3f} ms"
+            f"  p95 {percentile(samples, 95):7.3f} ms"
             + ("" if name == "picture" else f"  (picture is {ratio:5.1f}x this)")
         )
     print(
         f"  fragment: {len(fragment):,} bytes ({len(gzip.compress(fragment)):,} gzipped); "
         f"stored picture {len(json.dumps(stored)):,} bytes of JSON"
     )
-    worst = p95(results["picture"])
+    worst = percentile(results["picture"], 95)
     verdict = "OK" if worst < GOAL_P95_MS else "SLOWER THAN THE GOAL"
     print(f"  goal: p95 under {GOAL_P95_MS:.0f} ms: {verdict} ({worst:.2f} ms)")
     return 0 if worst < GOAL_P95_MS else 1

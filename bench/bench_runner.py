@@ -27,13 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from _util import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = 30
-
-
-def percentile(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(pct / 100 * (len(ordered) - 1)))]
 
 
 def setup(tmp: Path, *, pool: int) -> dict[str, str]:

@@ -36,6 +36,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from _util import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -277,16 +279,12 @@ def timings(
     return samples
 
 
-def p95(samples: list[float]) -> float:
-    return statistics.quantiles(samples, n=20, method="inclusive")[18]
-
-
 def summary(index: list[float], scan: list[float]) -> dict[str, float]:
     row = {
         "median_ms": statistics.median(index),
-        "p95_ms": p95(index),
+        "p95_ms": percentile(index, 95),
         "scan_median_ms": statistics.median(scan),
-        "scan_p95_ms": p95(scan),
+        "scan_p95_ms": percentile(scan, 95),
     }
     row["median_ratio"] = row["scan_median_ms"] / row["median_ms"]
     row["p95_ratio"] = row["scan_p95_ms"] / row["p95_ms"]
