@@ -36,15 +36,16 @@ from django.utils.safestring import SafeString
 from .models import Conference, Day, Highlight, Snippet, SnippetLine, Talk
 
 TABLE = "talks_search"
+TITLES = "talks_search_titles"  # SQLite: the rows that have a title, again
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
 MAX_WORD_CHARS = 100
 MIN_PREFIX_CHARS = 2  # a one-letter prefix would match most of the index
 EXCERPT_CHARS = 200
 # On SQLite scoring costs a few microseconds a match: for words found in more notes than this,
-# only the newest RANK_WINDOW matches are ranked, with every title match, so no search is slow
-# (about 2 ms for the commonest words of 100,000 highlights, bench/bench_search.py). A word in
-# more notes than this says little on its own; the results page suggests adding another.
+# only the newest RANK_WINDOW matches are ranked, and the newest RANK_WINDOW title matches
+# (a separate, small table), so no search is slow (bench/bench_search.py). A word in more
+# notes than this says little on its own; the results page suggests adding another.
 RANK_WINDOW = 300
 TITLE_WEIGHT = 10.0  # a word in a title counts as much as ten in a body
 
@@ -276,6 +277,7 @@ class SearchEngine:
     """What differs between databases: writing rows, matching and ranking. SQL only."""
 
     key_column = "id"
+    tables: tuple[str, ...] = (TABLE,)  # what the index is made of
 
     def write(self, cursor: Any, documents: Sequence[Document]) -> None:
         raise NotImplementedError
@@ -336,19 +338,45 @@ class SearchEngine:
 
 
 class SQLiteEngine(SearchEngine):
-    """FTS5, ranked by bm25 with a title match worth ten body matches (see RANK_WINDOW)."""
+    """FTS5: every row in ``talks_search``, and the rows that have a title in
+    ``talks_search_titles`` as well, so that title matches, however old, are found without
+    reading every match (see RANK_WINDOW). Ranked by bm25, a title match worth ten body ones."""
 
     key_column = "rowid"
+    tables = (TABLE, TITLES)
 
     def write(self, cursor: Any, documents: Sequence[Document]) -> None:
+        rows = [
+            (d.key, index_text(d.title), index_text(d.body), d.talk_id, d.day_id) for d in documents
+        ]
         cursor.executemany(
             f"INSERT OR REPLACE INTO {TABLE} (rowid, title, body, talk_id, day_id)"
             " VALUES (%s, %s, %s, %s, %s)",
-            [
-                (d.key, index_text(d.title), index_text(d.body), d.talk_id, d.day_id)
-                for d in documents
-            ],
+            rows,
         )
+        titled = [(key, title, talk_id, day_id) for key, title, _, talk_id, day_id in rows if title]
+        if titled:
+            cursor.executemany(
+                f"INSERT OR REPLACE INTO {TITLES} (rowid, title, talk_id, day_id)"
+                " VALUES (%s, %s, %s, %s)",
+                titled,
+            )
+        if len(titled) < len(rows):  # a title may have been taken away
+            keys = {key for key, *_ in titled}
+            untitled = [(row[0],) for row in rows if row[0] not in keys]
+            cursor.executemany(f"DELETE FROM {TITLES} WHERE rowid = %s", untitled)
+
+    def delete(self, cursor: Any, keys: Sequence[int]) -> None:
+        super().delete(cursor, keys)
+        cursor.executemany(f"DELETE FROM {TITLES} WHERE rowid = %s", [(k,) for k in keys])
+
+    def clear(self, cursor: Any) -> None:
+        super().clear(cursor)
+        cursor.execute(f"DELETE FROM {TITLES}")
+
+    def move_talk(self, cursor: Any, talk_id: int, day_id: int) -> None:
+        super().move_talk(cursor, talk_id, day_id)
+        cursor.execute(f"UPDATE {TITLES} SET day_id = %s WHERE talk_id = %s", [day_id, talk_id])
 
     @staticmethod
     def match_expression(query: Query) -> str:
@@ -362,30 +390,32 @@ class SQLiteEngine(SearchEngine):
     ) -> Found:
         match = self.match_expression(query)
         conditions = "".join(f" AND {condition}" for condition in where)
-        score = f"bm25({TABLE}, {TITLE_WEIGHT}, 1.0)"
-        # FTS5 hands over matches newest first (rowid order) and stops at the window, so only
-        # RANK_WINDOW rows are read and scored, however common the words.
+        # Rows whose title has every word come first, ranked among themselves by the title's
+        # own bm25, then the others by bm25 over title and body. FTS5 hands over matches
+        # newest first (rowid order) and stops at the window, so at most RANK_WINDOW rows of
+        # each table are read and scored, however common the words.
         cursor.execute(
-            f"SELECT rowid, {score} FROM {TABLE} WHERE {TABLE} MATCH %s{conditions}"
-            " ORDER BY rowid DESC LIMIT %s",
-            [match, *params, RANK_WINDOW],
+            " UNION ALL ".join(
+                f"SELECT * FROM (SELECT {tier} AS tier, rowid, {score} FROM {table}"
+                f" WHERE {table} MATCH %s{conditions} ORDER BY rowid DESC LIMIT %s)"
+                for tier, table, score in [
+                    (0, TITLES, f"bm25({TITLES})"),
+                    (1, TABLE, f"bm25({TABLE}, {TITLE_WEIGHT}, 1.0)"),
+                ]
+            )
+            + " ORDER BY 1, 3, 2 DESC",  # bm25: lower is better; then newest
+            [match, *params, RANK_WINDOW] * 2,
         )
         rows = cursor.fetchall()
-        capped = len(rows) == RANK_WINDOW
-        if capped:
-            # Older matches are left out, but not older title matches. They are scored by
-            # their title alone, which is most of what their score would be (TITLE_WEIGHT).
-            cursor.execute(
-                f"SELECT rowid, {score} FROM {TABLE} WHERE {TABLE} MATCH %s AND rowid < %s"
-                f"{conditions} ORDER BY rowid DESC LIMIT %s",
-                [f"title : ({match})", rows[-1][0], *params, RANK_WINDOW],
-            )
-            rows += cursor.fetchall()
-        rows.sort(key=lambda row: (row[1], -row[0]))  # bm25: lower is better; then newest
-        return Found([row[0] for row in rows[offset : offset + limit]], capped=capped)
+        titles = next((i for i, row in enumerate(rows) if row[0]), len(rows))
+        capped = RANK_WINDOW in (titles, len(rows) - titles)
+        seen = {row[1] for row in rows[:titles]}
+        keys = [row[1] for row in rows if not row[0] or row[1] not in seen]
+        return Found(keys[offset : offset + limit], capped=capped)
 
     def optimize(self, cursor: Any) -> None:
-        cursor.execute(f"INSERT INTO {TABLE} ({TABLE}) VALUES ('optimize')")
+        for table in self.tables:
+            cursor.execute(f"INSERT INTO {table} ({table}) VALUES ('optimize')")
 
 
 class PostgresEngine(SearchEngine):
@@ -546,7 +576,7 @@ def rebuild_index(
 # Searching --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is slow to build, and 20 are built a search
 class SearchHit:
     kind: Kind
     url: str

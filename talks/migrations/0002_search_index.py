@@ -1,7 +1,8 @@
 """The full-text search index (see talks/search.py): FTS5 on SQLite, tsvector + GIN on PostgreSQL.
 
 The table is not a model: each database gets its own kind of table, created here by vendor, and
-talks.search reads and writes it with SQL. Existing notes are indexed at the end.
+talks.search reads and writes it with SQL. Existing notes are indexed by the last migration of
+the index (0004), with today's code.
 """
 
 from django.db import migrations
@@ -48,23 +49,10 @@ class RunSQLOn(migrations.RunSQL):
             super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
-def fill_index(apps, schema_editor):
-    if schema_editor.connection.vendor not in {"sqlite", "postgresql"}:
-        return
-    from talks.search import rebuild_index
-
-    names = ["Day", "Talk", "Highlight", "Snippet", "SnippetLine"]
-    rebuild_index(
-        using=schema_editor.connection.alias,
-        models={name: apps.get_model("talks", name) for name in names},
-    )
-
-
 class Migration(migrations.Migration):
     dependencies = [("talks", "0001_initial")]
 
     operations = [
         RunSQLOn("sqlite", SQLITE, "DROP TABLE talks_search"),
         RunSQLOn("postgresql", POSTGRESQL, "DROP TABLE talks_search"),
-        migrations.RunPython(fill_index, migrations.RunPython.noop, elidable=True),
     ]

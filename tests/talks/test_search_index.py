@@ -11,15 +11,26 @@ from django.db import IntegrityError, connection
 from talks.demo import DOCKERCON_2016_DAY_1
 from talks.documents import ConferenceDoc, DayDoc, HighlightDoc, SnippetDoc, TalkDoc, save_day
 from talks.models import Conference, Day, Highlight, Snippet, SnippetLine, Talk
-from talks.search import TABLE, Kind, engine_for, make_key, rebuild_index, search
+from talks.search import TABLE, TITLES, Kind, engine_for, make_key, rebuild_index, search
 
 pytestmark = pytest.mark.django_db
 
 
 def _indexed_keys() -> set[int]:
+    """The keys in the index; on SQLite, checks that its table of titles holds exactly the
+    rows that have a title, pointing at the same talk and day."""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {engine_for().key_column} FROM {TABLE}")  # noqa: S608
-        return {row[0] for row in cursor.fetchall()}
+        keys = {row[0] for row in cursor.fetchall()}
+        if connection.vendor == "sqlite":
+            cursor.execute(f"SELECT rowid, title, talk_id, day_id FROM {TITLES} ORDER BY rowid")  # noqa: S608
+            titles = cursor.fetchall()
+            cursor.execute(
+                f"SELECT rowid, title, talk_id, day_id FROM {TABLE}"  # noqa: S608
+                " WHERE title != '' ORDER BY rowid"
+            )
+            assert titles == cursor.fetchall()
+        return keys
 
 
 def _expected_keys() -> set[int]:
