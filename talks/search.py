@@ -127,21 +127,19 @@ class Query:
         return bool(self.terms)
 
     @cached_property
-    def ascii_pattern(self) -> re.Pattern[str] | None:
-        """All terms as one regex, for marking ASCII text (the usual case) quickly: the same
-        matches as the word-by-word way, since a word is a run of letters and digits."""
-        alternatives = [
-            r"[\W_]+".join(re.escape(word) for word in term.words)
-            + (r"[^\W_]*" if term.prefix else "")
-            for term in sorted(self.terms, key=lambda term: -len(term.words))
-            if all(word.isascii() for word in term.words)
-        ]
-        if not alternatives:
-            return None
-        # A lookahead, so that overlapping matches ("a:a" twice in "a:a:a") are all found.
-        return re.compile(
-            rf"(?<![^\W_])(?=({'|'.join(alternatives)})(?![^\W_]))", re.ASCII | re.IGNORECASE
-        )
+    def ascii_terms(self) -> list[tuple[str, re.Pattern[str]]]:
+        """For marking ASCII text (the usual case) quickly: each term's first word, to look
+        for with str.find, and a pattern for the rest of the term from the end of that word.
+        The same matches as the word-by-word way, since a word is a run of letters and digits
+        (``[^\\W_]`` in ASCII)."""
+        terms = []
+        for term in self.terms:
+            if not all(word.isascii() for word in term.words):
+                continue  # folded words of other scripts: no ASCII text has them
+            rest = "".join(r"[\W_]+" + re.escape(word) for word in term.words[1:])
+            end = r"[^\W_]*" if term.prefix else r"(?![^\W_])"  # a longer word, or no more
+            terms.append((term.words[0], re.compile(rest + end, re.ASCII)))
+        return terms
 
 
 def parse_query(text: str) -> Query:
@@ -655,101 +653,64 @@ def _day_url_pattern(urlconf: str | None, script_prefix: str) -> str:
     return day.get_absolute_url()
 
 
-# Where a hit is: the day's id, slug and title and the conference's slug (for the URL).
-_DAY = ["day_id", "day__slug", "day__conference__slug", "day__title"]
-_TALK_DAY = ["talk__title", *(f"talk__{name}" for name in _DAY)]
-
-
 def _anchor(model: type[Model], **fields: Any) -> str:
     """``model.anchor`` from the fields it reads, without building a model instance (slow)."""
     return model.anchor.fget(SimpleNamespace(**fields))
 
 
-def _values(model: type[Model], pks: list[int], using: str, *fields: str) -> list[tuple]:
-    """``model.objects.filter(pk__in=pks).values_list("pk", *fields)``, as the ORM writes it
-    but written once: on every keystroke, building the SQL took longer than running it."""
-    with connections[using].cursor() as cursor:
-        cursor.execute(_values_sql(model, fields, len(pks), using), pks)
-        return cursor.fetchall()
+def _column(model: type[Model], field: str) -> str:
+    return model._meta.get_field(field).column
 
 
-@lru_cache(maxsize=256)
-def _values_sql(model: type[Model], fields: tuple[str, ...], count: int, using: str) -> str:
-    # Unordered: the rank orders hits, and Meta.ordering would join three more tables.
-    rows = model._default_manager.using(using).filter(pk__in=range(count)).order_by()
-    sql, params = rows.values_list("pk", *fields).query.get_compiler(using).as_sql()
-    if list(params) != list(range(count)):  # the ids must be the only parameters
-        raise ImproperlyConfigured(f"Unexpected parameters in {sql}")
-    return sql
+@lru_cache(maxsize=1)
+def _hit_sql() -> dict[Kind, str]:
+    """For each kind, the SQL of one UNION ALL branch that loads what its hits show, with
+    the same columns for all: kind, id, two texts, a context, then where it is (day id, day
+    slug, conference slug, day title). ``{}`` stands for the ids' placeholders."""
+    talk, day, conference = Talk._meta.db_table, Day._meta.db_table, Conference._meta.db_table
+    in_day = f" JOIN {conference} c ON c.id = d.{_column(Day, 'conference')}"
+    in_talk = f" JOIN {day} d ON d.id = t.{_column(Talk, 'day')}{in_day}"
+    location = "d.id, d.slug, c.slug, d.title"
+
+    def under_talk(model: type[Model]) -> str:
+        return f" FROM {model._meta.db_table} x JOIN {talk} t ON t.id = x.{_column(model, 'talk')}"
+
+    return {
+        Kind.TALK: f"SELECT {Kind.TALK:d}, t.id, t.title, t.slug, c.name, {location}"
+        f" FROM {talk} t{in_talk} WHERE t.id IN ({{}})",
+        Kind.HIGHLIGHT: f"SELECT {Kind.HIGHLIGHT:d}, x.id, x.text_html, x.resolution_html,"
+        f" t.title, {location}{under_talk(Highlight)}{in_talk} WHERE x.id IN ({{}})",
+        Kind.SNIPPET: f"SELECT {Kind.SNIPPET:d}, x.id, x.caption, '', t.title, {location}"
+        f"{under_talk(Snippet)}{in_talk} WHERE x.id IN ({{}})",
+        Kind.DAY: f"SELECT {Kind.DAY:d}, d.id, d.intro_html, d.summary_html, c.name, {location}"
+        f" FROM {day} d{in_day} WHERE d.id IN ({{}})",
+    }
 
 
-def _talk_hits(pks: list[int], query: Query, using: str, url: _DayURLs) -> Iterator[SearchHit]:
-    fields = ["title", "slug", *_DAY, "day__conference__name"]
-    for pk, title, slug, *day, conference in _values(Talk, pks, using, *fields):
-        yield SearchHit(
-            Kind.TALK,
-            url(*day[:3], _anchor(Talk, slug=slug)),
-            heading=excerpt(title, query, width=None),
-            excerpt=NOTHING,
-            context=f"{day[3]} · {conference}",
-            key=make_key(Kind.TALK, pk),
-        )
+def _hit_rows(cursor: Any, wanted: dict[Kind, list[int]]) -> list[tuple]:
+    """What the hits of each kind show, in one query: this runs on every keystroke."""
+    branches = _hit_sql()
+    cursor.execute(
+        " UNION ALL ".join(
+            branches[kind].format(", ".join(["%s"] * len(pks))) for kind, pks in wanted.items()
+        ),
+        [pk for pks in wanted.values() for pk in pks],
+    )
+    return cursor.fetchall()
 
 
-def _note_hits(pks: list[int], query: Query, using: str, url: _DayURLs) -> Iterator[SearchHit]:
-    fields = ["text_html", "resolution_html", *_TALK_DAY]
-    for pk, text_html, answer_html, talk, *day in _values(Highlight, pks, using, *fields):
-        answer = plain_text(answer_html) if answer_html else ""
-        yield SearchHit(
-            Kind.HIGHLIGHT,
-            url(*day[:3], _anchor(Highlight, pk=pk)),
-            heading=excerpt(plain_text(text_html), query),
-            excerpt=excerpt(answer, query) if answer and match_spans(answer, query) else NOTHING,
-            context=f"{talk} · {day[3]}",
-            key=make_key(Kind.HIGHLIGHT, pk),
-        )
-
-
-def _snippet_hits(pks: list[int], query: Query, using: str, url: _DayURLs) -> Iterator[SearchHit]:
+def _snippet_commands(cursor: Any, pks: list[int]) -> dict[int, list[str]]:
+    table = SnippetLine._meta.db_table
+    cursor.execute(
+        f"SELECT {_column(SnippetLine, 'snippet')}, command FROM {table}"
+        f" WHERE {_column(SnippetLine, 'snippet')} IN ({', '.join(['%s'] * len(pks))})"
+        " ORDER BY position, id",
+        pks,
+    )
     commands: dict[int, list[str]] = defaultdict(list)
-    lines = SnippetLine.objects.using(using).filter(snippet_id__in=pks).order_by("position", "id")
-    for snippet_id, command in lines.values_list("snippet_id", "command"):
+    for snippet_id, command in cursor.fetchall():
         commands[snippet_id].append(command)
-    for pk, caption, talk, *day in _values(Snippet, pks, using, "caption", *_TALK_DAY):
-        yield SearchHit(
-            Kind.SNIPPET,
-            url(*day[:3], _anchor(Snippet, pk=pk)),
-            heading=excerpt(caption or _lines_label(len(commands[pk])), query, width=None),
-            excerpt=_command_lines(commands[pk], query),
-            context=f"{talk} · {day[3]}",
-            is_code=True,
-            key=make_key(Kind.SNIPPET, pk),
-        )
-
-
-def _day_hits(pks: list[int], query: Query, using: str, url: _DayURLs) -> Iterator[SearchHit]:
-    fields = ["slug", "conference__slug", "title", "conference__name", "intro_html", "summary_html"]
-    for pk, slug, conference_slug, title, conference, intro, summary in _values(
-        Day, pks, using, *fields
-    ):
-        summary, intro = plain_text(summary), plain_text(intro)
-        text = summary if match_spans(summary, query) or not intro else intro
-        yield SearchHit(
-            Kind.DAY,
-            url(pk, slug, conference_slug),
-            heading=excerpt(title, query, width=None),
-            excerpt=excerpt(text, query),
-            context=conference,
-            key=make_key(Kind.DAY, pk),
-        )
-
-
-_DESCRIBE = {
-    Kind.TALK: _talk_hits,
-    Kind.HIGHLIGHT: _note_hits,
-    Kind.SNIPPET: _snippet_hits,
-    Kind.DAY: _day_hits,
-}
+    return commands
 
 
 def _hits(keys: Sequence[int], query: Query, using: str) -> list[SearchHit]:
@@ -759,12 +720,57 @@ def _hits(keys: Sequence[int], query: Query, using: str) -> list[SearchHit]:
     for key in keys:
         kind, pk = split_key(key)
         wanted[kind].append(pk)
+    if not wanted:
+        return []
+    with connections[using].cursor() as cursor:
+        rows = _hit_rows(cursor, wanted)
+        snippets = wanted.get(Kind.SNIPPET)
+        commands = _snippet_commands(cursor, snippets) if snippets else {}
     url = _DayURLs()
-    hits = {
-        hit.key: hit
-        for kind, pks in wanted.items()
-        for hit in _DESCRIBE[kind](pks, query, using, url)
-    }
+    hits = {}
+    for kind, pk, first, second, context, day_id, day_slug, conference_slug, day_title in rows:
+        where = (day_id, day_slug, conference_slug)
+        if kind == Kind.HIGHLIGHT:
+            answer = plain_text(second) if second else ""
+            hit = SearchHit(
+                Kind.HIGHLIGHT,
+                url(*where, _anchor(Highlight, pk=pk)),
+                heading=excerpt(plain_text(first), query),
+                excerpt=excerpt(answer, query)
+                if answer and match_spans(answer, query)
+                else NOTHING,
+                context=f"{context} · {day_title}",
+            )
+        elif kind == Kind.TALK:
+            hit = SearchHit(
+                Kind.TALK,
+                url(*where, _anchor(Talk, slug=second)),
+                heading=excerpt(first, query, width=None),
+                excerpt=NOTHING,
+                context=f"{day_title} · {context}",
+            )
+        elif kind == Kind.SNIPPET:
+            lines = commands.get(pk, [])
+            hit = SearchHit(
+                Kind.SNIPPET,
+                url(*where, _anchor(Snippet, pk=pk)),
+                heading=excerpt(first or _lines_label(len(lines)), query, width=None),
+                excerpt=_command_lines(lines, query),
+                context=f"{context} · {day_title}",
+                is_code=True,
+            )
+        else:
+            summary, intro = plain_text(second), plain_text(first)
+            text = summary if match_spans(summary, query) or not intro else intro
+            hit = SearchHit(
+                Kind.DAY,
+                url(*where),
+                heading=excerpt(day_title, query, width=None),
+                excerpt=excerpt(text, query),
+                context=context,
+            )
+        hit.key = make_key(kind, pk)
+        hits[hit.key] = hit
     return [hits[key] for key in keys if key in hits]
 
 
@@ -797,8 +803,17 @@ def match_spans(text: str, query: Query) -> list[tuple[int, int]]:
 
 
 def _ascii_spans(text: str, query: Query) -> list[tuple[int, int]]:
-    pattern = query.ascii_pattern
-    return [match.span(1) for match in pattern.finditer(text)] if pattern else []
+    lowered = text.lower()  # the same length, for ASCII
+    found = []
+    for first, rest in query.ascii_terms:
+        start = lowered.find(first)
+        while start != -1:
+            if start == 0 or not lowered[start - 1].isalnum():  # the start of a word
+                match = rest.match(lowered, start + len(first))
+                if match:
+                    found.append((start, match.end()))
+            start = lowered.find(first, start + 1)
+    return found
 
 
 def _word_by_word_spans(text: str, query: Query) -> list[tuple[int, int]]:
