@@ -121,11 +121,25 @@ def main() -> int:
                     break
                 time.sleep(0.02)
             assert run.status == Run.Status.SUCCEEDED, run.reason
+            stages["web, until the run is recorded"].append(run.created_at.timestamp() - started)
+            stages["queued, until a worker claims it"].append(
+                (run.started_at - run.created_at).total_seconds()
+            )
+            stages["claimed, until finished"].append(
+                (run.finished_at - run.started_at).total_seconds()
+            )
             return run.finished_at.timestamp() - started
 
+        stages: dict[str, list[float]] = {
+            "web, until the run is recorded": [],
+            "queued, until a worker claims it": [],
+            "claimed, until finished": [],
+        }
         visitor = Client()
         cold_first = press_run(visitor)  # starts the visitor's sandbox (no pool)
         box = Sandbox.objects.get(status=Sandbox.Status.READY)
+        for values in stages.values():
+            values.clear()
         direct, through = [], []
         for _ in range(args.rounds):  # interleaved, so load on the machine hits both alike
             started = time.perf_counter()
@@ -133,6 +147,7 @@ def main() -> int:
             assert result.ok, result.stderr
             direct.append(time.perf_counter() - started)
             through.append(press_run(visitor))
+        stage_medians = {name: statistics.median(values) for name, values in stages.items()}
 
         # The first run of new visitors: a warm pool versus a sandbox started on demand.
         colds = [cold_first]
@@ -169,6 +184,8 @@ def main() -> int:
     print(f"  POST, queue, worker    median {ms(through)}  p95 {ms(through, 95)}")
     print(f"  ratio {t_med / d_med:.2f}x (goal <= 1.5x)")
     print(f"  added {(t_med - d_med) * 1000:.0f} ms at the median (goal < 150 ms)")
+    for name, value in stage_medians.items():  # each stage's own median: they need not add up
+        print(f"    {name:<34} median {value * 1000:7.1f} ms")
     print(
         "First run of a new visitor (each: "
         + ", ".join(f"{c * 1000:.0f}" for c in colds)
