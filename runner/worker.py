@@ -1,9 +1,10 @@
 """The task worker: django-tasks-db's ``db_worker`` loop, woken at once when work is queued.
 
-``Worker.run`` below is upstream's loop (django-tasks-db 0.13) with one change: between polls
+``Worker.run`` below is upstream's loop (django-tasks-db 0.13) with two changes: between polls
 it waits on a wake-up socket (runner.wakeup) instead of sleeping, so a queued run starts within
-a millisecond or two rather than after up to ``interval`` seconds. Batch mode and max-tasks,
-which run_worker does not offer, are left out.
+a millisecond or two rather than after up to ``interval`` seconds; and ``next_task`` claims a
+task in one SQL statement. Batch mode and max-tasks, which run_worker does not offer, are left
+out.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django_tasks_db.compat import (
 )
 from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult, get_date_max
-from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+from django_tasks_db.utils import is_locked_database_exception
 
 from .wakeup import Alarm
 
@@ -47,49 +48,34 @@ class WakeableWorker(Worker):
         """Claim the next ready task, or None (also when the database is locked just now).
 
         What upstream's ``DBTaskResult.objects.ready().get_locked()`` and ``claim()`` do, in
-        two statements written once: building those querysets took longer than running them,
-        and it is on the way of every run (bench/bench_runner.py).
+        one statement written once (_claim_sql): building those querysets took longer than
+        running them, and it is on the way of every run (bench/bench_runner.py).
         """
         db = router.db_for_write(DBTaskResult)
-        connection = connections[db]
-        ops = connection.ops
-        select, update = _claim_sql(db)
+        ops = connections[db].ops
         now = timezone.now()
-        with exclusive_transaction(db):
-            try:
-                ready = DBTaskResult.objects.db_manager(db).raw(
-                    select,
-                    [
-                        TaskResultStatus.READY,
-                        ops.adapt_datetimefield_value(get_date_max()),
-                        ops.adapt_datetimefield_value(now),
-                        self.backend_name,
-                        DEFAULT_TASK_QUEUE_NAME,
-                    ],
-                )
-                task_result = next(iter(ready), None)
-            except OperationalError as exc:
-                if is_locked_database_exception(exc):
-                    return None
-                raise
-            if task_result is not None:  # claimed, so that no other worker runs it
-                task_result.status = TaskResultStatus.RUNNING
-                task_result.started_at = now
-                task_result.worker_ids = [*task_result.worker_ids, self.worker_id]
-                fields = DBTaskResult._meta
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        update,
-                        [
-                            task_result.status,
-                            ops.adapt_datetimefield_value(now),
-                            fields.get_field("worker_ids").get_db_prep_value(
-                                task_result.worker_ids, connection
-                            ),
-                            fields.pk.get_db_prep_value(task_result.pk, connection),
-                        ],
-                    )
-            return task_result
+        params = [
+            TaskResultStatus.RUNNING,
+            ops.adapt_datetimefield_value(now),
+            self.worker_id,
+            TaskResultStatus.READY,
+            ops.adapt_datetimefield_value(get_date_max()),
+            ops.adapt_datetimefield_value(now),
+            self.backend_name,
+            DEFAULT_TASK_QUEUE_NAME,
+        ]
+        try:
+            # Read to the end, so that SQLite's statement (and its write) is done with.
+            claimed = list(DBTaskResult.objects.db_manager(db).raw(_claim_sql(db), params))
+        except OperationalError as exc:
+            if is_locked_database_exception(exc):
+                return None
+            raise
+        if not claimed:
+            return None
+        task_result = claimed[0]
+        task_result.started_at = now  # as written, not as read back (SQLite keeps no zone)
+        return task_result
 
     def run(self) -> None:
         logger.info("Starting worker worker_id=%s queues=%s", self.worker_id, "default")
@@ -104,26 +90,28 @@ class WakeableWorker(Worker):
 
 
 @functools.cache
-def _claim_sql(db: str) -> tuple[str, str]:
-    """The next ready task of the default queue, by priority, then due time, then age (the
-    model's ordering), locked where the database can; and the claim of one."""
+def _claim_sql(db: str) -> str:
+    """Claim the next ready task of the default queue, by priority, then due time, then age
+    (the model's ordering), and return it: one UPDATE ... RETURNING, atomic on its own;
+    on PostgreSQL the row is locked with SKIP LOCKED, so two workers never take the same."""
     connection = connections[db]
     quote = connection.ops.quote_name
     meta = DBTaskResult._meta
     column = {f.name: quote(f.column) for f in meta.concrete_fields}
     table = quote(meta.db_table)
-    lock = (
-        " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    )
-    select = (
-        f"SELECT * FROM {table} WHERE {column['status']} = %s"  # noqa: S608
+    workers = column["worker_ids"]
+    if connection.vendor == "postgresql":
+        append, lock = f"{workers} || jsonb_build_array(%s::text)", " FOR UPDATE SKIP LOCKED"
+    else:
+        append, lock = f"json_insert({workers}, '$[#]', %s)", ""
+    next_ready = (
+        f"SELECT {column['id']} FROM {table} WHERE {column['status']} = %s"  # noqa: S608
         f" AND ({column['run_after']} = %s OR {column['run_after']} <= %s)"
         f" AND {column['backend_name']} = %s AND {column['queue_name']} = %s"
         f" ORDER BY {column['priority']} DESC, {column['run_after']}, {column['enqueued_at']}"
         f" LIMIT 1{lock}"
     )
-    update = (
+    return (
         f"UPDATE {table} SET {column['status']} = %s, {column['started_at']} = %s,"  # noqa: S608
-        f" {column['worker_ids']} = %s WHERE {column['id']} = %s"
+        f" {workers} = {append} WHERE {column['id']} = ({next_ready}) RETURNING *"
     )
-    return select, update
