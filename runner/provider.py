@@ -215,8 +215,8 @@ def ready_sandbox_for_run(run_id: int) -> Sandbox | None:
     if settings.RUNNER_MODE != "sandbox":
         return None
     alias = Sandbox.objects.db
-    rows = Sandbox.objects.raw(_ready_sandbox_sql(alias), [run_id, Sandbox.Status.READY])
-    mine = next(iter(list(rows)), None)
+    rows = list(Sandbox.objects.raw(_ready_sandbox_sql(alias), [run_id, Sandbox.Status.READY]))
+    mine = rows[0] if rows else None
     if mine is None or not mine.visitor or not _answers(mine):
         return None
     _touch(mine)

@@ -447,7 +447,7 @@ def execute_runs(run_ids: Sequence[int]) -> None:
         except Exception as exc:
             log.exception("run %s failed unexpectedly", pk)
             run = run or Run.objects.filter(pk=pk).first()
-            if run is not None:
+            if run is not None and run.status in Run.IN_FLIGHT:  # never overwrite an end
                 reason = f"The runner failed: {exc.__class__.__name__}."
                 _finish(run, Run.Status.ERROR, reason=reason)
             ok = False

@@ -230,6 +230,26 @@ def test_it_records_an_unexpected_runner_failure(fake_docker, shared_engine, lin
     assert run.reason == "The runner failed: RuntimeError."
 
 
+@pytest.mark.django_db
+def test_a_failure_before_the_claim_closes_the_run_but_never_overwrites_an_end(
+    fake_docker, shared_engine, line, monkeypatch
+):
+    def broken(run_id):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(runs.provider, "ready_sandbox_for_run", broken)
+    queued = execute(queue(line))
+    assert (queued.status, queued.reason) == (Run.Status.ERROR, "The runner failed: RuntimeError.")
+
+    def finished_elsewhere_then_broken(run_id):
+        Run.objects.filter(pk=run_id).update(status=Run.Status.SUCCEEDED, reason="")
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(runs.provider, "ready_sandbox_for_run", finished_elsewhere_then_broken)
+    done = execute(queue(line))
+    assert (done.status, done.reason) == (Run.Status.SUCCEEDED, "")
+
+
 # -- the database busy while a run finishes -----------------------------------------------------
 
 
