@@ -165,14 +165,12 @@ def request_runs(*, lines: Sequence[SnippetLine], visitor: Visitor) -> list[Run]
 
 def _claim(run: Run) -> bool:
     """Move a queued run to running; False if someone else took or closed it."""
-    fields = {"status": Run.Status.RUNNING, "started_at": timezone.now()}
-    fields["worker"] = provider.worker_id()
-    if Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(**fields):
-        for name, value in fields.items():
-            setattr(run, name, value)
-        return True
-    run.refresh_from_db()
-    return False
+    claimed = _claim_queued(run.pk, None)
+    if claimed is None:
+        run.refresh_from_db()
+        return False
+    run.status, run.started_at, run.worker = claimed.status, claimed.started_at, claimed.worker
+    return True
 
 
 @functools.cache
