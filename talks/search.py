@@ -338,8 +338,9 @@ class SearchEngine:
 
 class SQLiteEngine(SearchEngine):
     """FTS5: every row in ``talks_search``, and the rows that have a title in
-    ``talks_search_titles`` as well, so that title matches, however old, are found without
-    reading every match (see RANK_WINDOW). Ranked by bm25, a title match worth ten body ones."""
+    ``talks_search_titles`` as well, so that title matches are found without reading every
+    match (see RANK_WINDOW). A title holding every word ranks first (bm25 over titles); then
+    the rest, by bm25 with a title match worth ten body ones."""
 
     key_column = "rowid"
     tables = (TABLE, TITLES)
