@@ -67,8 +67,11 @@ def make_key(kind: Kind, pk: int) -> int:
     return pk * KINDS + kind
 
 
+_KIND_OF = tuple(Kind)  # indexing a tuple is quicker than calling the enum
+
+
 def split_key(key: int) -> tuple[Kind, int]:
-    return Kind(key % KINDS), key // KINDS
+    return _KIND_OF[key % KINDS], key // KINDS
 
 
 # Words ------------------------------------------------------------------------------------------
@@ -398,28 +401,30 @@ class SQLiteEngine(SearchEngine):
     ) -> Found:
         match = self.match_expression(query)
         conditions = "".join(f" AND {condition}" for condition in where)
+
         # Rows whose title has every word come first, ranked among themselves by the title's
         # own bm25, then the others by bm25 over title and body. FTS5 hands over matches
         # newest first (rowid order) and stops at the window, so at most RANK_WINDOW rows of
-        # each table are read and scored, however common the words.
-        cursor.execute(
-            " UNION ALL ".join(
-                f"SELECT * FROM (SELECT {tier} AS tier, rowid, {score} FROM {table}"
-                f" WHERE {table} MATCH %s{conditions} ORDER BY rowid DESC LIMIT %s)"
-                for tier, table, score in [
-                    (0, TITLES, f"bm25({TITLES})"),
-                    (1, TABLE, f"bm25({TABLE}, {TITLE_WEIGHT}, 1.0)"),
-                ]
+        # each table are read and scored, however common the words. One page comes back,
+        # and a last row (tier 2) with the size of each window, to tell whether one was full.
+        def window(table: str, score: str) -> str:
+            return (
+                f"SELECT rowid, {score} AS score FROM {table} WHERE {table} MATCH %s"
+                f"{conditions} ORDER BY rowid DESC LIMIT %s"
             )
-            + " ORDER BY 1, 3, 2 DESC",  # bm25: lower is better; then newest
-            [match, *params, RANK_WINDOW] * 2,
+
+        cursor.execute(
+            f"WITH titles AS ({window(TITLES, f'bm25({TITLES})')}),"
+            f" body AS ({window(TABLE, f'bm25({TABLE}, {TITLE_WEIGHT}, 1.0)')})"
+            " SELECT * FROM (SELECT 0, rowid, score FROM titles UNION ALL"
+            " SELECT 1, rowid, score FROM body WHERE rowid NOT IN (SELECT rowid FROM titles)"
+            " ORDER BY 1, 3, 2 DESC LIMIT %s OFFSET %s)"  # bm25: lower is better; then newest
+            " UNION ALL SELECT 2, (SELECT count(*) FROM titles), (SELECT count(*) FROM body)"
+            " ORDER BY 1, 3, 2 DESC",
+            [match, *params, RANK_WINDOW] * 2 + [limit, offset],
         )
-        rows = cursor.fetchall()
-        titles = next((i for i, row in enumerate(rows) if row[0]), len(rows))
-        capped = RANK_WINDOW in (titles, len(rows) - titles)
-        seen = {row[1] for row in rows[:titles]}
-        keys = [row[1] for row in rows if not row[0] or row[1] not in seen]
-        return Found(keys[offset : offset + limit], capped=capped)
+        *rows, (_, titles, bodies) = cursor.fetchall()
+        return Found([row[1] for row in rows], capped=RANK_WINDOW in (titles, bodies))
 
     def optimize(self, cursor: Any) -> None:
         for table in self.tables:
@@ -859,13 +864,21 @@ def _window(text: str, spans: list[tuple[int, int]], width: int) -> tuple[int, i
     return start, end
 
 
+_SPECIAL = re.compile("[&<>\"']")  # what html.escape changes
+
+
 def excerpt(text: str, query: Query, *, width: int | None = EXCERPT_CHARS) -> SafeString:
     """``text`` escaped, the words matching ``query`` in ``<mark>``; shortened to ``width``
     characters around the best match, with an ellipsis where cut (``width=None``: whole)."""
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     spans = match_spans(text, query)
-    start, end = _window(text, spans, width or len(text))
+    if width is None or len(text) <= width:
+        start, end = 0, len(text)
+    else:
+        start, end = _window(text, spans, width)
+    # Most text has nothing to escape: then one search, not five replaces a piece.
+    escape = html.escape if _SPECIAL.search(text, start, end) else str
     parts = ["…" if start > 0 else ""]
     position = start
     for span_start, span_end in spans:
@@ -873,9 +886,9 @@ def excerpt(text: str, query: Query, *, width: int | None = EXCERPT_CHARS) -> Sa
         if span_start >= span_end:
             continue
         parts += [
-            html.escape(text[position:span_start]),
-            f"<mark>{html.escape(text[span_start:span_end])}</mark>",
+            escape(text[position:span_start]),
+            f"<mark>{escape(text[span_start:span_end])}</mark>",
         ]
         position = span_end
-    parts += [html.escape(text[position:end]), "…" if end < len(text) else ""]
+    parts += [escape(text[position:end]), "…" if end < len(text) else ""]
     return SafeString("".join(parts).strip())  # every piece of text is escaped above
