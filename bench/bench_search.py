@@ -122,7 +122,7 @@ def configure(urls: list[str]) -> dict[str, str]:
     for index, url in enumerate(urls):
         config = dj_database_url.parse(url)
         if config["ENGINE"].endswith("sqlite3"):
-            config["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;"}
+            config["OPTIONS"] = dict(settings.SQLITE_OPTIONS)  # as the site connects
         else:
             config["OPTIONS"] = {"options": f"-c search_path={PG_SCHEMA}"}
         databases["default" if index == 0 else f"db{index}"] = config

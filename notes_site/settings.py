@@ -108,7 +108,7 @@ TEMPLATES = [
     }
 ]
 
-# The embedded default is SQLite in WAL mode (set on connect in talks.apps); PostgreSQL via
+# The embedded default is SQLite in WAL mode (SQLITE_OPTIONS, below); PostgreSQL via
 # DATABASE_URL, e.g. postgres://user:pass@127.0.0.1:5432/confnotes.
 VAR_DIR = Path(envstr("CONFNOTES_VAR_DIR", str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -122,13 +122,19 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# SQLite's page cache is 2 MB by default, less than the notes of a few conferences with their
+# search index: each connection may keep up to this much of the database in memory, so
+# searches and pages read memory, not the file (bench/bench_search.py measures with it).
+SQLITE_CACHE_MB = envint("SQLITE_CACHE_MB", 64)
+SQLITE_OPTIONS = {
+    # Wait for a writer instead of failing at once; IMMEDIATE avoids upgrade deadlocks.
+    "timeout": 20,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    f" PRAGMA cache_size=-{SQLITE_CACHE_MB * 1024};",  # negative: KiB
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {
-        # Wait for a writer instead of failing at once; IMMEDIATE avoids upgrade deadlocks.
-        "timeout": 20,
-        "transaction_mode": "IMMEDIATE",
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
+    DATABASES["default"]["OPTIONS"] = SQLITE_OPTIONS
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
