@@ -14,6 +14,7 @@ import secrets
 import shutil
 import socket
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from django.utils import timezone
 from . import sandbox as engines
 from .images import build_demo_images
 from .models import Run, RunnerStatus, Sandbox
-from .swarm import ping
+from .swarm import Ping, ping
 
 log = logging.getLogger(__name__)
 STARTING_TIMEOUT = 120  # a sandbox "starting" for longer than this was abandoned by a dead worker
@@ -208,19 +209,37 @@ def _ready_sandbox_sql(alias: str) -> str:
     )
 
 
-def ready_sandbox_for_run(run_id: int) -> Sandbox | None:
-    """The sandbox of the run's visitor when it is ready and its engine answers, else None.
-    Quick, in one query written once: it never starts, waits for or replaces a sandbox
-    (sandbox_for does)."""
+@dataclass
+class PendingSandbox:
+    """A visitor's ready sandbox whose engine was sent a ping that is not read yet."""
+
+    sandbox: Sandbox
+    ping: Ping
+
+    def answers(self) -> bool:
+        """Whether its engine answered the ping (read once); marks the sandbox used if so."""
+        if not self.ping.answered():
+            return False
+        _touch(self.sandbox)
+        return True
+
+    def close(self) -> None:
+        self.ping.close()
+
+
+def ready_sandbox_for_run(run_id: int) -> PendingSandbox | None:
+    """The sandbox of the run's visitor when it is ready, with a ping on its way to its
+    engine: the worker claims the run while the engine answers, then reads the answer
+    (``answers()``). Quick, in one query written once: it never starts, waits for or
+    replaces a sandbox (sandbox_for does)."""
     if settings.RUNNER_MODE != "sandbox":
         return None
     alias = Sandbox.objects.db
     rows = list(Sandbox.objects.raw(_ready_sandbox_sql(alias), [run_id, Sandbox.Status.READY]))
     mine = rows[0] if rows else None
-    if mine is None or not mine.visitor or not _answers(mine):
+    if mine is None or not mine.visitor:
         return None
-    _touch(mine)
-    return mine
+    return PendingSandbox(mine, Ping(mine.docker_host))
 
 
 def sandbox_for(visitor: str, *, nodes: int | None = None, wait: float = 60) -> Sandbox:

@@ -432,15 +432,19 @@ def execute_runs(run_ids: Sequence[int]) -> None:
                 finished_at=timezone.now(),
             )
             continue
-        run = None
+        run = pending = None
         try:
-            # Usually the visitor's sandbox is ready: it is then recorded with the claim.
-            sandbox = provider.ready_sandbox_for_run(pk)
-            run = _claim_queued(pk, sandbox)
+            # Usually the visitor's sandbox is ready: it is recorded with the claim, and its
+            # engine answers the ping meanwhile.
+            pending = provider.ready_sandbox_for_run(pk)
+            run = _claim_queued(pk, pending.sandbox if pending else None)
             if run is None:  # taken or closed by someone else meanwhile, or deleted
                 status = Run.objects.filter(pk=pk).values_list("status", flat=True).first()
                 ok = status in {None, Run.Status.SUCCEEDED}
             else:
+                sandbox = pending.sandbox if pending and pending.answers() else None
+                if pending and sandbox is None:  # it stopped answering: not this run's
+                    run.sandbox, run.engine_version = None, ""
                 ok = execute_run(run, sandbox)
         except Exception as exc:
             log.exception("run %s failed unexpectedly", pk)
@@ -449,6 +453,9 @@ def execute_runs(run_ids: Sequence[int]) -> None:
                 reason = f"The runner failed: {exc.__class__.__name__}."
                 _finish(run, Run.Status.ERROR, reason=reason)
             ok = False
+        finally:
+            if pending is not None:
+                pending.close()
         failed = failed or not ok
 
 

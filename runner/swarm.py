@@ -143,8 +143,58 @@ def _client(docker_host: str, timeout: int) -> docker.APIClient:
 
 def ping(docker_host: str, *, timeout: float = 3) -> bool:
     """Does the engine answer? False for any failure to reach it."""
-    if docker_host.startswith("unix://"):  # every sandbox: a plain request, no API client
-        return _ping_unix(docker_host.removeprefix("unix://"), timeout)
+    return Ping(docker_host, timeout=timeout).answered()
+
+
+class Ping:
+    """A ping sent now and read later, so the engine answers while the caller does other
+    work (the worker claims the run meanwhile). On a Unix socket, every sandbox's, it is a
+    plain ``GET /_ping``: building a docker.APIClient for it cost more than the request."""
+
+    REQUEST = b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n"
+
+    def __init__(self, docker_host: str, *, timeout: float = 3) -> None:
+        self.docker_host = docker_host
+        self.timeout = timeout
+        self._sock: socket.socket | None = None
+        self._sent = False
+        if docker_host.startswith("unix://"):
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                self._sock.settimeout(timeout)
+                self._sock.connect(docker_host.removeprefix("unix://"))
+                self._sock.sendall(self.REQUEST)
+                self._sent = True
+            except OSError:
+                self.close()
+
+    def answered(self) -> bool:
+        """Whether the engine answered "200 OK" (waiting up to the timeout); reads it once."""
+        if not self.docker_host.startswith("unix://"):
+            return _ping_client(self.docker_host, self.timeout)
+        if not self._sent or self._sock is None:
+            return False
+        reply = b""
+        try:
+            while b"\r\n" not in reply and len(reply) < 1024:
+                chunk = self._sock.recv(1024)
+                if not chunk:
+                    break
+                reply += chunk
+        except OSError:
+            return False
+        finally:
+            self.close()
+        status = reply.split(b"\r\n", 1)[0].split()
+        return len(status) >= 2 and status[0].startswith(b"HTTP/") and status[1] == b"200"
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+
+def _ping_client(docker_host: str, timeout: float) -> bool:
     try:
         client = _client(docker_host, timeout)
         try:
@@ -154,26 +204,6 @@ def ping(docker_host: str, *, timeout: float = 3) -> bool:
     except Exception:
         _API_VERSIONS.pop(docker_host, None)  # a replaced engine may speak another version
         return False
-
-
-def _ping_unix(path: str, timeout: float) -> bool:
-    """``GET /_ping`` on an engine's Unix socket: True on "200 OK". It runs before every run,
-    and building a docker.APIClient for it cost more than the request itself."""
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.settimeout(timeout)
-            sock.connect(path)
-            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-            reply = b""
-            while b"\r\n" not in reply and len(reply) < 1024:
-                chunk = sock.recv(1024)
-                if not chunk:
-                    break
-                reply += chunk
-    except OSError:
-        return False
-    status = reply.split(b"\r\n", 1)[0].split()
-    return len(status) >= 2 and status[0].startswith(b"HTTP/") and status[1] == b"200"
 
 
 def _node(raw: dict[str, Any]) -> SwarmNode:

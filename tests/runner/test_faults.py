@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -343,3 +344,88 @@ def test_it_shows_every_page_while_the_runner_is_down(line):
     assert_pages_answer(line, run)
     page = Client().get(line.snippet.talk.day.get_absolute_url()).content.decode()
     assert "No runner worker is running" in page
+
+
+# -- the visitor's sandbox, pinged while the run is claimed ---------------------------------------
+
+
+@pytest.fixture
+def answering_engine(tmp_path):
+    """A stand-in engine socket that answers every request with 200 OK; keeps the requests."""
+    path = tmp_path / "engine.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(4)
+    pings: list[bytes] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            with conn:
+                pings.append(conn.recv(1024))
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"unix://{path}", pings
+    server.close()
+
+
+def _visitors_sandbox(docker_host: str, version: str) -> Sandbox:
+    return Sandbox.objects.create(
+        name=f"sbx-{version}",
+        visitor=VISITOR,
+        status=Sandbox.Status.READY,
+        docker_host=docker_host,
+        engine_version=version,
+    )
+
+
+@pytest.mark.django_db
+def test_a_run_goes_to_the_visitors_sandbox_when_its_engine_answers(
+    fake_docker, line, settings, answering_engine, monkeypatch
+):
+    settings.RUNNER_MODE = "sandbox"
+    host, pings = answering_engine
+    fake_docker('#!/bin/sh\necho "ID NAME via $DOCKER_HOST"\n')
+    mine = _visitors_sandbox(host, "20.10-answers")
+    monkeypatch.setattr(provider, "sandbox_for", lambda *a, **k: pytest.fail("not needed"))
+    run = execute(queue(line))
+    assert (run.status, run.sandbox_id, run.engine_version) == (
+        Run.Status.SUCCEEDED,
+        mine.pk,
+        "20.10-answers",
+    )
+    assert f"via {host}" in run.stdout
+    # One ping, before the command; the swarm picture taken after it asks other things.
+    assert [p for p in pings if p.startswith(b"GET /_ping ")] == pings[:1]
+
+
+@pytest.mark.django_db
+def test_a_sandbox_that_stopped_answering_is_not_the_runs(fake_docker, line, settings, monkeypatch):
+    """It was recorded with the claim while its ping was under way; the run then goes the
+    slow way (sandbox_for replaces the sandbox), or ends with no sandbox named at all."""
+    settings.RUNNER_MODE = "sandbox"
+    fake_docker('#!/bin/sh\necho "ID NAME via $DOCKER_HOST"\n')
+    _visitors_sandbox("unix:///nonexistent/confnotes-dead-engine.sock", "20.10-dead")
+    fresh = Sandbox.objects.create(
+        name="sbx-fresh", status=Sandbox.Status.READY, docker_host=FAKE_HOST, engine_version="fresh"
+    )
+    monkeypatch.setattr(provider, "sandbox_for", lambda visitor, **kwargs: fresh)
+    run = execute(queue(line))
+    assert (run.status, run.sandbox_id, run.engine_version) == (
+        Run.Status.SUCCEEDED,
+        fresh.pk,
+        "fresh",
+    )
+    assert f"via {FAKE_HOST}" in run.stdout
+
+    def unavailable(visitor, **kwargs):
+        raise provider.EngineUnavailable("No engine here.")
+
+    monkeypatch.setattr(provider, "sandbox_for", unavailable)
+    run = execute(queue(line))
+    assert (run.status, run.reason) == (Run.Status.ENGINE_UNAVAILABLE, "No engine here.")
+    assert (run.sandbox_id, run.engine_version) == (None, "")
