@@ -134,6 +134,7 @@ class Run(models.Model):
             # The rate limits count a visitor's and an address's recent runs (runs._check_rate).
             models.Index(fields=["visitor", "created_at"], name="run_visitor_recent"),
             models.Index(fields=["remote_addr", "created_at"], name="run_addr_recent"),
+            models.Index(fields=["visitor", "status"], name="run_visitor_status"),
         ]
         permissions = [("execute_run", "Can run snippet lines in a sandbox")]
 

@@ -11,11 +11,12 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from runner.models import Run, RunnerStatus, Sandbox
-from runner.runs import RunRefused, Visitor, recover_stuck_runs, request_runs
+from runner.runs import RunRefused, Visitor, _rate_sql, recover_stuck_runs, request_runs
 from talks.models import Snippet, SnippetLine
 
 pytestmark = pytest.mark.django_db
@@ -255,6 +256,47 @@ def test_it_shows_the_audit_trail_to_staff_read_only(staff_client, line):
     assert Run.objects.filter(pk=run.pk).exists()
     assert staff_client.get("/admin/runner/run/add/").status_code == 403
     assert staff_client.get("/admin/admin/logentry/").status_code == 200
+
+
+def test_only_recent_runs_count_against_the_rate_but_every_run_in_flight_does(line, settings):
+    settings.RUNNER_RATE_PER_MINUTE = 1
+    settings.RUNNER_MAX_IN_FLIGHT = 1
+    visitor = Visitor(key="r" * 24, user_id=None, remote_addr="192.0.2.9")
+    long_ago = timezone.now() - timedelta(minutes=5)
+    for _ in range(3):  # finished long ago: neither recent nor in flight
+        Run.objects.create(
+            snippet_line=line,
+            visitor=visitor.key,
+            remote_addr=visitor.remote_addr,
+            line=line.command,
+            created_at=long_ago,
+            status=Run.Status.SUCCEEDED,
+        )
+    (queued,) = request_runs(lines=[line], visitor=visitor)  # stays queued (no on_commit here)
+    with pytest.raises(RunRefused, match="at most 1 a minute per visitor"):
+        request_runs(lines=[line], visitor=visitor)
+    Run.objects.filter(pk=queued.pk).update(created_at=long_ago)  # old, but still in flight
+    with pytest.raises(RunRefused, match="You already have 1 run waiting or running"):
+        request_runs(lines=[line], visitor=visitor)
+    Run.objects.filter(pk=queued.pk).update(status=Run.Status.SUCCEEDED)
+    assert request_runs(lines=[line], visitor=visitor)[0].status == Run.Status.QUEUED
+
+
+def test_the_rate_check_reads_index_ranges_not_a_visitors_whole_history(db):
+    """Its cost must not grow with the runs a visitor or an address made before."""
+    if connection.vendor != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's; the same indexes serve PostgreSQL")
+    connection.ensure_connection()
+    sql = _rate_sql(connection.alias).replace("%s", "?")
+    plan = connection.connection.execute(f"EXPLAIN QUERY PLAN {sql}", [""] * 7).fetchall()
+    reads = [detail for *_, detail in plan if "runner_run" in detail]
+    assert len(reads) == 3, plan
+    assert all(detail.startswith("SEARCH runner_run USING") for detail in reads), plan
+    assert {detail.split(" INDEX ")[1].split()[0] for detail in reads} == {
+        "run_visitor_recent",
+        "run_addr_recent",
+        "run_visitor_status",
+    }
 
 
 def test_it_limits_runs_from_one_network_address_across_visitors(line, settings):
