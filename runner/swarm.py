@@ -159,8 +159,8 @@ class Ping:
         self._sock: socket.socket | None = None
         self._sent = False
         if docker_host.startswith("unix://"):
-            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
+                self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 self._sock.settimeout(timeout)
                 self._sock.connect(docker_host.removeprefix("unix://"))
                 self._sock.sendall(self.REQUEST)

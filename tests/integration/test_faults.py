@@ -183,16 +183,16 @@ def test_it_times_out_a_command_the_engine_never_answers(lines, sandboxes, setti
     box, bobs = sandbox_of(alice), sandbox_of(bob)
     bob_before = fingerprint(bobs)
     frozen = dockerd_pids(box)
-    answers = provider._answers
+    answers = provider.PendingSandbox.answers
 
-    def answers_then_hangs(row: Sandbox) -> bool:
-        ok = answers(row)
-        if row.pk == box.pk:  # the engine answered the ping, then hangs on the command
+    def answers_then_hangs(pending: provider.PendingSandbox) -> bool:
+        ok = answers(pending)
+        if pending.sandbox.pk == box.pk:  # the engine answered the ping, then hangs
             for pid in frozen:
                 os.kill(pid, signal.SIGSTOP)
         return ok
 
-    monkeypatch.setattr(provider, "_answers", answers_then_hangs)
+    monkeypatch.setattr(provider.PendingSandbox, "answers", answers_then_hangs)
     started = time.monotonic()
     try:
         hung = run(alice, lines["ls"])
