@@ -873,7 +873,7 @@ def excerpt(text: str, query: Query, *, width: int | None = EXCERPT_CHARS) -> Sa
     if not text.isascii():
         text = unicodedata.normalize("NFC", text)
     spans = match_spans(text, query)
-    if width is None or len(text) <= width:
+    if not width or len(text) <= width:
         start, end = 0, len(text)
     else:
         start, end = _window(text, spans, width)
