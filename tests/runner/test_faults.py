@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import socket
 import sqlite3
 import threading
 import time
@@ -349,28 +348,16 @@ def test_it_shows_every_page_while_the_runner_is_down(line):
 # -- the visitor's sandbox, pinged while the run is claimed ---------------------------------------
 
 
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK"
+ECHO_HOST = '#!/bin/sh\necho "ID NAME via $DOCKER_HOST"\n'  # a fake docker naming its engine
+
+
 @pytest.fixture
-def answering_engine(tmp_path):
-    """A stand-in engine socket that answers every request with 200 OK; keeps the requests."""
-    path = tmp_path / "engine.sock"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    server.listen(4)
-    pings: list[bytes] = []
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            with conn:
-                pings.append(conn.recv(1024))
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nOK")
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield f"unix://{path}", pings
-    server.close()
+def answering_engine(engine_socket):
+    """A stand-in engine that answers every request with 200 OK; keeps the requests."""
+    host, replies, requests = engine_socket
+    replies += [OK] * 10
+    return host, requests
 
 
 def _visitors_sandbox(docker_host: str, version: str) -> Sandbox:
@@ -389,7 +376,7 @@ def test_a_run_goes_to_the_visitors_sandbox_when_its_engine_answers(
 ):
     settings.RUNNER_MODE = "sandbox"
     host, pings = answering_engine
-    fake_docker('#!/bin/sh\necho "ID NAME via $DOCKER_HOST"\n')
+    fake_docker(ECHO_HOST)
     mine = _visitors_sandbox(host, "20.10-answers")
     monkeypatch.setattr(provider, "sandbox_for", lambda *a, **k: pytest.fail("not needed"))
     run = execute(queue(line))
@@ -408,7 +395,7 @@ def test_a_sandbox_that_stopped_answering_is_not_the_runs(fake_docker, line, set
     """It was recorded with the claim while its ping was under way; the run then goes the
     slow way (sandbox_for replaces the sandbox), or ends with no sandbox named at all."""
     settings.RUNNER_MODE = "sandbox"
-    fake_docker('#!/bin/sh\necho "ID NAME via $DOCKER_HOST"\n')
+    fake_docker(ECHO_HOST)
     _visitors_sandbox("unix:///nonexistent/confnotes-dead-engine.sock", "20.10-dead")
     fresh = Sandbox.objects.create(
         name="sbx-fresh", status=Sandbox.Status.READY, docker_host=FAKE_HOST, engine_version="fresh"

@@ -2,42 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 
-import pytest
-
 from runner.swarm import ping
-
-
-@pytest.fixture
-def engine_socket(tmp_path):
-    """A stand-in engine socket that answers each connection with the reply given."""
-    path = tmp_path / "docker.sock"
-    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(path))
-    server.listen(4)
-    replies: list[bytes | None] = []
-    requests: list[bytes] = []
-
-    def serve() -> None:
-        while True:
-            try:
-                conn, _ = server.accept()
-            except OSError:
-                return
-            with conn:
-                requests.append(conn.recv(1024))
-                reply = replies.pop(0) if replies else None
-                if reply is None:
-                    time.sleep(2)  # a frozen engine: connected, never answers
-                else:
-                    conn.sendall(reply)
-
-    threading.Thread(target=serve, daemon=True).start()
-    yield f"unix://{path}", replies, requests
-    server.close()
 
 
 def test_an_engine_that_answers_200_is_alive(engine_socket):
