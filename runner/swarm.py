@@ -149,7 +149,8 @@ def ping(docker_host: str, *, timeout: float = 3) -> bool:
 class Ping:
     """A ping sent now and read later, so the engine answers while the caller does other
     work (the worker claims the run meanwhile). On a Unix socket, every sandbox's, it is a
-    plain ``GET /_ping``: building a docker.APIClient for it cost more than the request."""
+    plain ``GET /_ping``: building a docker.APIClient for it cost more than the request.
+    Another host (a shared engine over TCP) is asked through the API client when read."""
 
     REQUEST = b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n"
 
