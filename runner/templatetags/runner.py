@@ -2,20 +2,33 @@
 
 Talks templates call ``{% runner_page talks as runner %}`` once per page; it attaches
 ``line.last_run`` to every snippet line on the page in one query, so the page's query count
-does not grow with the number of lines.
+does not grow with the number of lines. ``code_spans`` shows the runner's own sentences (run
+notes, reasons, messages), which put commands and flags in `backticks`, with those as code.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django import template
 from django.conf import settings
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 
 from runner.models import Run, RunnerStatus
 from runner.views import may_run
 
 register = template.Library()
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+@register.filter
+def code_spans(text: str) -> SafeString:
+    """A runner sentence as HTML: escaped, then each `pair of backticks` as <code>. A lone
+    backtick stays as it is."""
+    escaped = conditional_escape(text)  # backticks are not escaped, so the pairs survive
+    return mark_safe(_CODE_SPAN.sub(r"<code>\1</code>", escaped))  # noqa: S308 (escaped above)
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,8 @@ def test_it_refuses_a_disallowed_line_with_its_reason_and_records_it(client, bad
     assert run.status == Run.Status.REFUSED
     assert run.argv == []
     assert "`docker run` is not allowed here" in run.reason
-    assert "`docker run` is not allowed here" in response.content.decode()
+    # The reason's `backticks` show as code, in the cell as in the history.
+    assert "<code>docker run</code> is not allowed here" in response.content.decode()
     assert run.finished_at is not None and run.visitor
 
 
