@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 
 from django.conf import settings
 from django.db import models
@@ -158,9 +159,13 @@ class Run(models.Model):
 
     @property
     def command_executed(self) -> str:
-        import shlex
-
         return shlex.join(self.argv) if self.argv else ""
+
+    @property
+    def argv_shown(self) -> list[str]:
+        """Each argument as it would be typed (quoted where needed): the page keeps every one
+        whole on a line, so ``--container-label`` never wraps as ``-`` and ``-container…``."""
+        return [shlex.quote(arg) for arg in self.argv or []]
 
 
 class RunnerStatus(models.Model):

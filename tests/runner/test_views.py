@@ -150,6 +150,28 @@ def test_it_polls_a_run_until_it_finishes(client, line):
     assert "ID NAME &lt;b&gt;x&lt;/b&gt;" in html
 
 
+def test_it_shows_the_executed_argv_one_whole_argument_at_a_time(client, line):
+    argv = ["docker", "service", "create", "--container-label", "a=b c", "--name", "<x>"]
+    run = Run.objects.create(
+        snippet_line=line, visitor="v", line=line.command, argv=argv, status=Run.Status.FAILED
+    )
+    html = client.get(f"/runs/{run.pk}/", **HX).content.decode()
+    shown = re.search(r'<p class="run-argv">Executed: <code>(.*?)</code></p>', html).group(1)
+    args = re.findall(r'<span class="arg">(.*?)</span>', shown)
+    # Each argument in a span of its own (kept whole on a line), quoted as typed, escaped;
+    # the text reads (and copies) as the shell line.
+    assert args == [
+        "docker",
+        "service",
+        "create",
+        "--container-label",
+        "&#x27;a=b c&#x27;",
+        "--name",
+        "&#x27;&lt;x&gt;&#x27;",
+    ]
+    assert re.sub(r"<[^>]+>", "", shown) == " ".join(args)
+
+
 def test_it_shows_a_run_page_without_htmx(client, line):
     client.post(f"/run/line/{line.pk}/", **HX)
     response = client.get(f"/runs/{Run.objects.get().pk}/")
