@@ -158,10 +158,6 @@ class Run(models.Model):
         return self.snippet_line_id is None and not self.argv and self.line.startswith("(")
 
     @property
-    def command_executed(self) -> str:
-        return shlex.join(self.argv) if self.argv else ""
-
-    @property
     def argv_shown(self) -> list[str]:
         """Each argument as it would be typed (quoted where needed): the page keeps every one
         whole on a line, so ``--container-label`` never wraps as ``-`` and ``-container…``."""
