@@ -67,7 +67,7 @@ def swarm_context(request: HttpRequest, *, block: int) -> dict:
     status = RunnerStatus.current()
     can_run = bool(status and status.available and status.is_fresh()) and may_run(request)
     return {
-        "block": block,
+        "block_id": block,  # not "block": inside {% block %}, Django sets that name
         "sandbox": sandbox,
         "view": view,
         "in_flight": list(reversed(in_flight)),

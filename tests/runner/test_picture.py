@@ -402,6 +402,11 @@ def test_it_shows_the_full_page_with_the_sandboxs_history(runner_up):
     )
     html = visitor_client().get("/swarm/").content.decode()
     assert "<h1>Your swarm</h1>" in html
+    # The picture's ids and its htmx targets are plain (inside {% block %}, Django's own
+    # "block" variable would win over a context variable of that name).
+    assert '<section class="swarm" id="swarm-0" aria-labelledby="swarm-0-h"' in html
+    assert 'hx-get="/swarm/?block=0"' in html and 'hx-target="#swarm-0"' in html
+    assert "Block Node" not in html
     assert "<code>(stop node worker1)</code>" in html
     assert "The swarm marked it down after 11.2 s" in html
     assert "Before: 6 tasks running; vote 6/6 (latest); manager1 2, worker1 2, worker2 2." in html
