@@ -45,8 +45,8 @@ class Action:
         if self.kind == START_SANDBOX:
             return (
                 f"A sandbox action, not a line of the notes: {self.nodes} engine(s), each in its "
-                "own network namespace, joined into one swarm (manager1 and workers). A sandbox "
-                "with a different number of nodes is removed first."
+                "own network namespace, joined into one swarm (manager1 and workers). The sandbox "
+                "you had, and everything in it, is removed first."
             )
         if self.kind == STOP_NODE:
             return (
@@ -164,7 +164,9 @@ def execute_action(run: Run, action: Action) -> None:
 
 def _start_sandbox(run: Run, nodes: int) -> None:
     mine = live_sandbox(run.visitor)
-    if mine is not None and mine.nodes != nodes:
+    # "New sandbox" replaces the one the visitor saw, whatever its size; one that appeared
+    # since the request (a run started it) is kept when it has the nodes asked for.
+    if mine is not None and (mine.pk == run.sandbox_id or mine.nodes != nodes):
         provider.reset(run.visitor)
     sandbox = provider.sandbox_for(run.visitor, nodes=nodes)
     _attach(run, sandbox)

@@ -28,7 +28,7 @@ from runner.models import Run, RunnerStatus, Sandbox
 from runner.sandbox import list_sandboxes, load_sandbox, reap_sandboxes
 from runner.swarm import SwarmPicture, read_swarm
 from talks.models import Snippet, SnippetLine
-from tests.integration.helpers import assert_nothing_left, host_links, short_base_dir
+from tests.integration.helpers import assert_gone, assert_nothing_left, host_links, short_base_dir
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -170,10 +170,19 @@ def test_a_three_node_sandbox_spreads_tasks_and_heals_when_a_worker_stops(sandbo
     assert table["worker2"][1] == "drain"
     assert not [t for t in table["worker2"][2] if t.endswith("running)")]
 
-    engine = load_sandbox(box.name, base_dir=sandboxes)
-    assert client.post("/sandbox/reset/", **HX).status_code == 200
+    # "New sandbox" with the same node count replaces it: nothing of the old one is left.
+    assert client.post("/sandbox/start/", {"nodes": "3", "block": "1"}, **HX).status_code == 200
     box.refresh_from_db()
     assert box.status == Sandbox.Status.GONE
+    fresh = sandbox_of(client)
+    assert fresh.pk != box.pk and fresh.nodes == 3
+    assert read_swarm(fresh.docker_host).services == []
+    assert_gone(box, sandboxes)
+
+    engine = load_sandbox(fresh.name, base_dir=sandboxes)
+    assert client.post("/sandbox/reset/", **HX).status_code == 200
+    fresh.refresh_from_db()
+    assert fresh.status == Sandbox.Status.GONE
     assert_nothing_left(engine, links_before=links_before)
 
 
