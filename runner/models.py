@@ -158,6 +158,18 @@ class Run(models.Model):
         return self.snippet_line_id is None and not self.argv and self.line.startswith("(")
 
     @property
+    def argv_label(self) -> str:
+        """How the cell introduces the argv: it was executed, it will be, or it never ran
+        (skipped: nothing is shown) or ended without the engine answering."""
+        if self.status == self.Status.SKIPPED:
+            return ""
+        if not self.finished:
+            return "Runs as"
+        if self.exit_code is not None or self.status == self.Status.TIMED_OUT:
+            return "Executed"
+        return "Command"
+
+    @property
     def argv_shown(self) -> list[str]:
         """Each argument as it would be typed (quoted where needed): the page keeps every one
         whole on a line, so ``--container-label`` never wraps as ``-`` and ``-container…``."""

@@ -147,7 +147,7 @@ def _check(line: str, *, owner: str, limits: PolicyLimits, state: _State) -> Dec
         notes.insert(
             0,
             f"`docker {group} tasks` is the Docker 1.12 release-candidate name of "
-            f"`docker {group} ps`; ran `{shlex.join(argv)}` instead.",
+            f"`docker {group} ps`; it runs as `{shlex.join(argv)}`.",
         )
     elif word != name:
         argv = ("docker", group, word, *outcome.args)  # a real alias of the CLI: keep it

@@ -630,7 +630,7 @@ def test_it_explains_the_legacy_tasks_command():
     decision = check_command("docker service tasks vote", owner=OWNER)
     assert decision.note == (
         "`docker service tasks` is the Docker 1.12 release-candidate name of "
-        "`docker service ps`; ran `docker service ps vote` instead."
+        "`docker service ps`; it runs as `docker service ps vote`."
     )
     node = check_command("docker node tasks self", owner=OWNER)
     assert node.note.startswith("`docker node tasks` is the Docker 1.12")

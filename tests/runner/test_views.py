@@ -153,7 +153,12 @@ def test_it_polls_a_run_until_it_finishes(client, line):
 def test_it_shows_the_executed_argv_one_whole_argument_at_a_time(client, line):
     argv = ["docker", "service", "create", "--container-label", "a=b c", "--name", "<x>"]
     run = Run.objects.create(
-        snippet_line=line, visitor="v", line=line.command, argv=argv, status=Run.Status.FAILED
+        snippet_line=line,
+        visitor="v",
+        line=line.command,
+        argv=argv,
+        status=Run.Status.FAILED,
+        exit_code=1,
     )
     html = client.get(f"/runs/{run.pk}/", **HX).content.decode()
     shown = re.search(r'<p class="run-argv">Executed: <code>(.*?)</code></p>', html).group(1)
@@ -170,6 +175,37 @@ def test_it_shows_the_executed_argv_one_whole_argument_at_a_time(client, line):
         "&#x27;&lt;x&gt;&#x27;",
     ]
     assert re.sub(r"<[^>]+>", "", shown) == " ".join(args)
+
+
+@pytest.mark.parametrize(
+    ("status", "exit_code", "label"),
+    [
+        (Run.Status.QUEUED, None, "Runs as"),
+        (Run.Status.RUNNING, None, "Runs as"),
+        (Run.Status.SUCCEEDED, 0, "Executed"),
+        (Run.Status.TIMED_OUT, None, "Executed"),
+        (Run.Status.ENGINE_UNAVAILABLE, None, "Command"),
+        (Run.Status.SKIPPED, None, None),
+    ],
+)
+def test_it_says_executed_only_of_a_command_that_ran(client, line, status, exit_code, label):
+    run = Run.objects.create(
+        snippet_line=line,
+        visitor="v",
+        line="docker service tasks vote",
+        argv=["docker", "service", "ps", "vote"],
+        note="It runs as `docker service ps vote`.",
+        reason="Skipped: an earlier line of this block did not succeed." if label is None else "",
+        status=status,
+        exit_code=exit_code,
+    )
+    html = client.get(f"/runs/{run.pk}/", **HX).content.decode()
+    if label is None:  # a skipped line never ran: no argv, no note about how it ran
+        assert "run-argv" not in html and "run-note" not in html
+        assert "Skipped: an earlier line" in html
+    else:
+        assert f'<p class="run-argv">{label}: <code>' in html
+        assert "<code>docker service ps vote</code>" in html
 
 
 def test_it_shows_a_run_page_without_htmx(client, line):
