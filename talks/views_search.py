@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from . import followups
@@ -184,7 +185,7 @@ def resolve_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
     )
     messages.success(
         request,
-        f"Resolved: “{highlight.text[:80]}”. The answer now shows with the note in "
+        f"Resolved: “{Truncator(highlight.text).chars(80)}”. The answer now shows with the note in "
         f"{highlight.talk.day.title}.",
     )
     return redirect(back)

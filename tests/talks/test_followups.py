@@ -112,6 +112,7 @@ def test_it_lets_staff_resolve_a_follow_up(staff_client, demo_day):
     assert cloud.resolution_url == "https://docs.docker.com/docker-cloud/apis/"
     listing = staff_client.get("/follow-ups/?state=open").content.decode()
     assert "Resolved: “Docker Cloud demos involved too much clicking" in listing
+    assert "…”. The answer now shows with the note in" in listing  # cut short, and says so
     assert "Open (2)" in listing and "Resolved (1)" in listing
     resolved = staff_client.get("/follow-ups/?state=resolved").content.decode()
     assert "It has a <strong>REST API</strong>." in resolved and "Change the answer" in resolved
