@@ -56,21 +56,23 @@ def _forbidden(request: HttpRequest) -> HttpResponse | None:
     )
 
 
-def _message(request: HttpRequest, message: str, *, status: int) -> HttpResponse:
+def _message(request: HttpRequest, message: str, *, status: int, back: str = "") -> HttpResponse:
     template = "runner/message.html#message" if request.htmx else "runner/message.html"
     # A link back, not `javascript:history.back()`: the CSP allows no inline script.
-    context = {"message": message, "back": _referer(request)}
+    context = {"message": message, "back": back or _referer(request)}
     return render(request, template, context, status=status)
+
+
+def _safe(request: HttpRequest, url: str) -> bool:
+    return bool(url) and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
 
 
 def _referer(request: HttpRequest) -> str:
     """Where the visitor came from, if it is on this site; else the home page."""
     url = request.META.get("HTTP_REFERER", "")
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return "/"
+    return url if _safe(request, url) else "/"
 
 
 def _back_to(line: SnippetLine) -> str:
@@ -199,4 +201,7 @@ def sandbox_reset(request: HttpRequest) -> HttpResponse:
         message = "You have no sandbox yet; your first run starts one."
     if request.htmx:
         return _message(request, message, status=200)
-    return HttpResponseRedirect(_referer(request))
+    # Without JavaScript this comes from the confirmation page: say what happened there, with
+    # the way back to the notes it came from (the day page is the same for all: no message).
+    back = request.POST.get("next", "")
+    return _message(request, message, status=200, back=back if _safe(request, back) else "")

@@ -303,6 +303,29 @@ def test_it_resets_only_with_a_post(client, demo_day):
     assert not Sandbox.objects.exists()
 
 
+def test_a_reset_without_javascript_says_what_happened_and_links_back(demo_day, line):
+    client = Client(enforce_csrf_checks=True)
+    day = line.snippet.talk.day.get_absolute_url()
+    html = client.get(
+        "/run/confirm/", {"action": "/sandbox/reset/"}, HTTP_REFERER=f"http://testserver{day}"
+    ).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    assert f'<input type="hidden" name="next" value="http://testserver{day}">' in html
+    response = client.post(
+        "/sandbox/reset/",
+        {"csrfmiddlewaretoken": token, "next": f"http://testserver{day}"},
+        HTTP_REFERER="http://testserver/run/confirm/?action=/sandbox/reset/",
+    )
+    assert response.status_code == 200  # not back to the question, as if nothing happened
+    html = response.content.decode()
+    assert '<p class="notice" role="alert">You have no sandbox yet' in html
+    assert f'<a href="http://testserver{day}">Back</a>' in html
+    evil = client.post(
+        "/sandbox/reset/", {"csrfmiddlewaretoken": token, "next": "https://evil.example/"}
+    )
+    assert "evil.example" not in evil.content.decode()
+
+
 def test_it_shows_the_audit_trail_to_staff_read_only(staff_client, line):
     Run.objects.create(snippet_line=line, visitor="v1", line=line.command, remote_addr="127.0.0.1")
     response = staff_client.get("/admin/runner/run/")
