@@ -147,6 +147,9 @@ def test_it_polls_a_run_until_it_finishes(client, line):
     html = response.content.decode()
     assert "hx-trigger" not in html
     assert "exit code 0" in html and "Docker Engine 20.10.24" in html
+    # When it ran, as a time that stays true while the cell sits on the page (not "a minute ago")
+    when = timezone.localtime(run.created_at)
+    assert f">{when:%-d %b %Y, %H:%M:%S} UTC</time>" in html
     assert "ID NAME &lt;b&gt;x&lt;/b&gt;" in html
 
 
