@@ -51,10 +51,13 @@
   });
 
   // Confirmation for destructive buttons without inline script: <button data-confirm="...">.
+  // Asked while the submit event is captured on its way down, before htmx's listener on the
+  // form sends the request; a cancelled submit then never reaches the form (nor htmx).
   document.addEventListener("submit", function (event) {
     const button = event.submitter;
     if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) {
       event.preventDefault();
+      event.stopImmediatePropagation();
     }
-  });
+  }, true);
 })();

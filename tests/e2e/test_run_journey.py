@@ -64,8 +64,17 @@ def test_it_runs_the_seed_commands_inline_and_resets_the_sandbox(page, demo_day,
     expect(renamed).to_contain_text("docker service ps vote")  # the 1.12 name, explained
 
     snippet = lines[0].snippet
+    reset = page.locator(f"#{snippet.anchor}").get_by_role("button", name="Reset my sandbox")
+    posts: list[str] = []
+    page.on("request", lambda request: request.method == "POST" and posts.append(request.url))
+    page.once("dialog", lambda dialog: dialog.dismiss())  # Cancel: nothing is sent, or lost
+    reset.click()
+    page.wait_for_timeout(1500)
+    assert posts == [], posts
+    assert Sandbox.objects.filter(status=Sandbox.Status.READY).count() == 1
+
     page.once("dialog", lambda dialog: dialog.accept())  # "Remove your sandbox ...?"
-    page.locator(f"#{snippet.anchor}").get_by_role("button", name="Reset my sandbox").click()
+    reset.click()
     notice = page.locator(f"#snippet-{snippet.pk}-notice")
     expect(notice).to_have_attribute("aria-live", "polite")
     expect(notice).to_contain_text("Your sandbox is being removed", timeout=RUN_TIMEOUT_MS)
