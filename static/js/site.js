@@ -50,6 +50,26 @@
     }
   });
 
+  // The header search's popover of results closes on Esc or a click outside the search box;
+  // typing opens it again. (Esc also clears a search input: the empty search answers nothing.)
+  function closeSearchPopover() {
+    const popover = document.getElementById("search-popover");
+    if (!popover || !popover.firstChild) return;
+    const hadFocus = popover.contains(document.activeElement);
+    popover.replaceChildren();
+    if (hadFocus) document.getElementById("site-search").focus();  // not lost to the page
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && event.target.closest && event.target.closest(".search-box-wrap")) {
+      closeSearchPopover();
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest(".search-box-wrap")) closeSearchPopover();
+  });
+
   // Confirmation for destructive buttons without inline script: <button data-confirm="...">.
   // Asked while the submit event is captured on its way down, before htmx's listener on the
   // form sends the request; a cancelled submit then never reaches the form (nor htmx).

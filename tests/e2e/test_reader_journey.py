@@ -35,8 +35,23 @@ def test_it_takes_a_reader_from_home_to_a_note_search_and_the_next_day(page, dem
     expect(note).to_be_in_viewport()
     assert note.evaluate("el => el.matches(':target')")
 
-    # Search from the box in the header; the results page names the note.
+    # Search from the box in the header: results appear under it as you type, and the page
+    # keeps its address; Esc closes them, and so does a click elsewhere.
     box = page.locator("header input[type=search][name=q]")
+    popover = page.locator("#search-popover")
+    box.press_sequentially("swarm mo", delay=20)
+    expect(popover.locator(".search-hits a", has_text="Swarm mode. Self forming")).to_be_visible()
+    expect(page).to_have_url(re.compile(f"#{swarm_note.anchor}$"))
+    popover.locator(".search-hits a").first.focus()
+    page.keyboard.press("Escape")
+    expect(popover).to_be_hidden()
+    expect(box).to_be_focused()
+    box.press_sequentially("d", delay=20)
+    expect(popover).to_be_visible()
+    page.locator("h1").click()
+    expect(popover).to_be_hidden()
+    expect(page).to_have_url(re.compile(f"#{swarm_note.anchor}$"))
+    # Enter goes to the search page, whose results name the note.
     box.fill("swarm mode")
     box.press("Enter")
     expect(page).to_have_url(re.compile(r"/search/\?q=swarm(\+|%20)mode"))
