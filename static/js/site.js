@@ -50,6 +50,24 @@
     }
   });
 
+  // A button that htmx disables while its request is under way (hx-disabled-elt) drops the
+  // keyboard focus to the page; once the request ends, the focus goes back to it.
+  const focusDuringRequest = new WeakMap();
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const active = document.activeElement;
+    if (active && active !== document.body && event.detail.elt.contains(active)) {
+      focusDuringRequest.set(event.detail.elt, active);
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    const was = focusDuringRequest.get(event.detail.elt);
+    focusDuringRequest.delete(event.detail.elt);
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (was && lost && was.isConnected && !was.disabled) was.focus();
+  });
+
   // The header search's popover of results closes on Esc or a click outside the search box;
   // typing opens it again. (Esc also clears a search input: the empty search answers nothing.)
   function closeSearchPopover() {

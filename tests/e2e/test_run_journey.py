@@ -57,6 +57,7 @@ def test_it_runs_the_seed_commands_inline_and_resets_the_sandbox(page, demo_day,
         cell = output.locator(".run-cell")
         expect(cell).to_have_attribute("data-status", "succeeded", timeout=RUN_TIMEOUT_MS)
         expect(cell).to_contain_text(expected)
+        expect(run).to_be_focused()  # disabled during the request, then given the focus back
         assert page.evaluate("window.__loadedOnce") == "the same page", "the page reloaded"
         assert page.url.endswith(DAY_URL)
 
