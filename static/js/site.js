@@ -68,6 +68,17 @@
     if (was && lost && was.isConnected && !was.disabled) was.focus();
   });
 
+  // A message under a block's toolbar (such as "Your sandbox is being removed") is about the
+  // last action there: the next Run, Run all or Reset in that block clears it.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (event.detail.requestConfig.verb !== "post") return;
+    const block = event.detail.elt.closest("figure.snippet");
+    if (!block) return;
+    block.querySelectorAll(".snippet-notice [role=alert]").forEach(function (message) {
+      message.remove();
+    });
+  });
+
   // The header search's popover of results closes on Esc or a click outside the search box;
   // typing opens it again. (Esc also clears a search input: the empty search answers nothing.)
   function closeSearchPopover() {

@@ -84,6 +84,12 @@ def test_it_runs_the_seed_commands_inline_and_resets_the_sandbox(page, demo_day,
         status__in=[Sandbox.Status.STARTING, Sandbox.Status.READY]
     ).exists()
 
+    # The next run starts a fresh sandbox, and the message about the reset goes.
+    page.get_by_role("button", name=f"Run: {lines[1].command}", exact=True).click()
+    expect(notice).not_to_contain_text("Your sandbox is being removed")
+    first = page.locator(f"#line-{lines[1].pk}-output .run-cell")
+    expect(first).to_have_attribute("data-status", "succeeded", timeout=RUN_TIMEOUT_MS)
+
     # The results stay on the page for the next reader, as last recorded outputs.
     page.reload()
     expect(page.locator(f"#line-{lines[3].pk}-output")).to_contain_text("vote scaled to 6")
