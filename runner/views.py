@@ -91,7 +91,8 @@ def run_line(request: HttpRequest, line_id: int) -> HttpResponse:
         return _message(request, exc.message, status=exc.status)
     if not request.htmx:
         return HttpResponseRedirect(_back_to(line))
-    return render(request, "runner/run.html#run-cell", {"run": runs[0], "line": line})
+    context = {"run": runs[0], "line": line, "origin": "yours"}
+    return render(request, "runner/run.html#run-cell", context)
 
 
 @require_POST
@@ -125,7 +126,11 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         pk=run_id,
     )
     if request.htmx:
-        response = render(request, "runner/run.html#run-cell", {"run": run})
+        # Whose cell this is, as the page that polls it said (a label only: no one's output
+        # is private, and the day page is the same for every reader).
+        origin = request.GET.get("origin")
+        context = {"run": run, "origin": origin if origin in ORIGINS else ""}
+        response = render(request, "runner/run.html#run-cell", context)
         if run.finished:
             response.status_code = HttpResponseStopPolling.status_code
         return response
@@ -180,6 +185,7 @@ def confirm(request: HttpRequest) -> HttpResponse:
     return render(request, "runner/confirm.html", context)
 
 
+ORIGINS = {"yours", "recorded"}  # a run cell's label: the visitor's own run, or the page's last
 CONFIRMABLE = {"run_line", "run_snippet", "sandbox_reset"}
 
 

@@ -247,6 +247,18 @@ def test_it_shows_the_last_output_to_every_reader(client, line, runner_up):
     assert "ID   NAME   MODE   REPLICAS" in html
     assert "Docker Engine 20.10.24" in html
     assert f'hx-post="/run/line/{line.pk}/"' in html
+    assert '<span class="run-origin">Last run by a reader</span>' in html  # not this reader's
+
+
+def test_it_labels_a_visitors_own_run_while_it_polls(client, line):
+    html = client.post(f"/run/line/{line.pk}/", **HX).content.decode()
+    run = Run.objects.get()
+    assert '<span class="run-origin">Your run</span>' in html
+    assert f'hx-get="/runs/{run.pk}/?origin=yours"' in html
+    polled = client.get(f"/runs/{run.pk}/", {"origin": "yours"}, **HX).content.decode()
+    assert '<span class="run-origin">Your run</span>' in polled
+    other = client.get(f"/runs/{run.pk}/", {"origin": "<b>x</b>"}, **HX).content.decode()
+    assert "run-origin" not in other and "<b>x</b>" not in other
 
 
 def test_it_explains_how_to_enable_running_when_no_worker_runs(client, line):
