@@ -27,6 +27,27 @@ TERMINAL = frozenset({"complete", "shutdown", "failed", "rejected", "orphaned", 
 FAILED = frozenset({"failed", "rejected", "orphaned"})
 WANTED = frozenset({"running", "ready"})  # desired states of tasks meant to run (soon)
 UPDATING = frozenset({"updating", "rollback_started"})
+# A service's UpdateStatus.State, in words.
+UPDATE_WORDS = {
+    "updating": "rolling update in progress",
+    "rollback_started": "rolling back",
+    "paused": "update paused",
+    "rollback_paused": "rollback paused",
+    "completed": "update completed",
+    "rollback_completed": "rolled back",
+}
+
+
+def update_words(state: str) -> str:
+    return UPDATE_WORDS.get(state, state.replace("_", " "))
+
+
+def news(message: str, words: str) -> str:
+    """The engine's update message, unless the words beside it already say as much (its
+    "update in progress" beside "rolling update in progress")."""
+    return "" if message.strip().lower() in words.lower() else message
+
+
 PAUSED = frozenset({"paused", "rollback_paused"})
 
 # Tone (a CSS class and a word) and icon per task state: colour is never the only carrier.
@@ -428,17 +449,12 @@ class Progress:
 
     @property
     def state_label(self) -> str:
-        return {
-            "updating": "rolling update in progress",
-            "rollback_started": "rolling back",
-            "paused": "update paused",
-            "rollback_paused": "rollback paused",
-            "completed": "update completed",
-            "rollback_completed": "rolled back",
-            "converging": "converging",
-            "converged": "converged",
-            "removed": "service removed",
-        }.get(self.state, self.state.replace("_", " "))
+        return {"removed": "service removed"}.get(self.state) or update_words(self.state)
+
+    @property
+    def detail(self) -> str:
+        """The engine's message while in flight, when it adds to the state_label."""
+        return "" if self.finished else news(self.message, self.state_label)
 
     def seconds_to_next_batch(self, now: datetime) -> int | None:
         """Whole seconds until the next batch starts, while waiting out --update-delay."""

@@ -26,7 +26,7 @@ from talks.models import SnippetLine
 from . import provider, snapshots
 from .execute import run_docker
 from .models import Run, Sandbox
-from .picture import settled, summary
+from .picture import news, settled, summary, update_words
 from .policy import Decision, PolicyLimits, check_command
 from .processes import worker_alive
 from .swarm import read_swarm
@@ -358,9 +358,10 @@ def _convergence_text(picture, service_name: str) -> tuple[str, bool]:
     updating = state in {"updating", "rollback_started"}
     text = f"{service_name}: {running}/{total} tasks running; {done}/{total} on {service.image}"
     if state:
-        text += f"; update {state.replace('_', ' ')}"
-        if service.update_message and updating:
-            text += f" ({service.update_message})"
+        words = update_words(state)
+        text += f"; {words}"
+        if updating and (message := news(service.update_message or "", words)):
+            text += f" ({message})"
     converged = done == total and running == total and not updating
     if state == "paused":
         converged = True

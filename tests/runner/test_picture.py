@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -29,6 +30,7 @@ from runner.picture import (
     summary,
     swarm_view,
 )
+from runner.runs import _convergence_text
 from runner.swarm import SwarmPicture
 from talks.models import SnippetLine
 from tests.factories import make_big_day
@@ -232,6 +234,21 @@ def test_it_counts_a_rolling_update_in_batches_with_the_delay_counting_down():
     busy = progress_of(rolling(2, starting=2), "vote", kind="update", at=T0)
     assert (busy.done, busy.batch, busy.batch_running, busy.next_batch_at) == (2, 2, True, None)
     assert Progress.from_data(busy.to_data(), now=T0).batch_label == "batch 2 of 3 (2 at a time)"
+
+
+def test_it_says_what_an_update_is_doing_once():
+    picture = rolling(2)  # the engine's State "updating", Message "update in progress"
+    assert picture.services[0].update_message == "update in progress"
+    waiting = progress_of(picture, "vote", kind="update", at=T0)
+    assert waiting.detail == ""  # "rolling update in progress" says it already
+    assert replace(waiting, message="task abc: failed to start").detail == (
+        "task abc: failed to start"
+    )
+    text, converged = _convergence_text(picture, "vote")
+    assert text == (
+        "vote: 6/6 tasks running; 2/6 on instavote/vote:indent; rolling update in progress."
+    )
+    assert not converged
 
 
 def test_it_ends_a_rolling_update_at_100_percent():
