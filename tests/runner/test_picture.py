@@ -327,6 +327,8 @@ def test_it_says_so_when_the_visitor_has_no_sandbox(client, runner_up):
     assert "You have no sandbox yet." in html
     assert 'hx-trigger="submit from:body delay:500ms"' in html
     assert "Start a sandbox" in html
+    page = client.get("/swarm/").content.decode()  # the full page: why its list is empty
+    assert "You have no sandbox now (a reset or expiry removes it, with this list)." in page
 
 
 @pytest.mark.django_db
