@@ -1,13 +1,20 @@
-"""The day page on a phone (390 px wide: nothing scrolls sideways but code), and its weight."""
+"""The pages on a phone (390 px wide) and a desktop: nothing scrolls sideways but code, and the
+day page's weight."""
 
 from __future__ import annotations
 
+from importlib import import_module
+
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from runner.models import Run, RunnerStatus
+from runner.views import VISITOR_SESSION_KEY
 from talks.models import SnippetLine
-from tests.e2e.conftest import DAY_URL, settle
+from tests.e2e.conftest import DAY_URL, Pages, settle
+from tests.runner.swarm_fixtures import big_picture
+from tests.runner.test_picture import give_sandbox, stored
 
 pytestmark = pytest.mark.browser
 WEIGHT_LIMIT = 100_000  # bytes of HTML, CSS and JavaScript, before compression; no images
@@ -15,12 +22,15 @@ WEIGHT_LIMIT = 100_000  # bytes of HTML, CSS and JavaScript, before compression;
 SCROLLERS_OUTSIDE_CODE = """() => [...document.querySelectorAll("body *")]
     .filter((el) => el.scrollWidth > el.clientWidth + 1
         && ["auto", "scroll"].includes(getComputedStyle(el).overflowX)
-        && !el.closest("pre, code, .table-scroll"))
+        && !el.closest("pre, code, .table-scroll, .swarm-history"))
     .map((el) => el.outerHTML.slice(0, 100))"""
 OVERFLOWING = """() => [...document.querySelectorAll("body *")]
     .filter((el) => el.getBoundingClientRect().right > innerWidth + 1
-        && !el.closest("pre, .table-scroll") && getComputedStyle(el).position !== "absolute")
+        && !el.closest("pre, .table-scroll, .visually-hidden")
+        && getComputedStyle(el).position !== "absolute")
     .map((el) => el.outerHTML.slice(0, 100))"""
+PAGE_WIDTH = "() => ({scroll: document.documentElement.scrollWidth, inner: innerWidth})"
+VISITOR = "f" * 24
 
 
 @pytest.fixture
@@ -55,6 +65,69 @@ def test_it_fits_a_phone_screen_except_inside_code(pages, busy_day):
     assert long_line.evaluate("el => el.scrollWidth > el.clientWidth")
     assert phone.locator(".run-stdout").evaluate("el => el.scrollWidth > el.clientWidth")
     assert not phone.evaluate(SCROLLERS_OUTSIDE_CODE)
+
+
+@pytest.fixture
+def swarm_run(busy_day) -> Run:
+    """A visitor's sandbox with a picture of three nodes and 30 tasks, and a run of the day's
+    longest command there, with long output, messages, and the swarm before and after."""
+    box = give_sandbox(VISITOR, picture=big_picture(nodes=3, tasks=30))
+    lines = SnippetLine.objects.filter(snippet__talk__day=busy_day)
+    line = max(lines, key=lambda line: len(line.command))
+    now = timezone.now()
+    return Run.objects.create(
+        snippet_line=line,
+        sandbox=box,
+        line=line.command,
+        argv=line.command.split(),
+        visitor=VISITOR,
+        status=Run.Status.FAILED,
+        exit_code=1,
+        stdout="ID  NAME  MODE  REPLICAS  IMAGE\n" + "another-long-output-line-" * 20,
+        stderr="Error response from daemon: " + "a-long-engine-message-" * 20,
+        snapshot_before=stored(big_picture(nodes=3, tasks=15)),
+        snapshot=stored(big_picture(nodes=3, tasks=30)),
+        started_at=now,
+        finished_at=now,
+    )
+
+
+def as_visitor(pages: Pages, page, key: str) -> None:
+    """Give the page's browser context a session that holds the visitor's key."""
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[VISITOR_SESSION_KEY] = key
+    session.save()
+    cookie = {"name": settings.SESSION_COOKIE_NAME, "value": session.session_key}
+    page.context.add_cookies([cookie | {"url": pages.base_url}])
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_it_never_scrolls_the_page_sideways(pages, swarm_run, width):
+    line = swarm_run.snippet_line
+    urls = [
+        "/search/",  # the filters' day select has a long option
+        "/search/?q=--update-parallelism",  # a result with a long command
+        f"/snippets/{line.snippet_id}/history/",
+        f"/run/confirm/?action=/run/line/{line.pk}/",
+        f"/runs/{swarm_run.pk}/",  # the swarm before and after, with their tables
+        "/swarm/",
+        DAY_URL,
+    ]
+    page = pages.new(width=width, height=844)
+    as_visitor(pages, page, VISITOR)
+    too_wide = {}
+    for url in urls:
+        page.goto(url)
+        settle(page)
+        page.evaluate("() => document.querySelectorAll('details').forEach((d) => (d.open = true))")
+        if (found := page.evaluate(PAGE_WIDTH))["scroll"] > found["inner"]:
+            too_wide[url] = found | {"overflowing": page.evaluate(OVERFLOWING)[:5]}
+        elif scrollers := page.evaluate(SCROLLERS_OUTSIDE_CODE):  # prose scrolls in no box
+            too_wide[url] = {"scrolling": scrollers[:5]}
+        elif url == "/swarm/":  # the sandbox's picture is drawn, its table read out
+            assert page.locator(".swarm-nodes .node").count() == 3
+            assert page.get_by_role("table", name="Swarm: 3 nodes and 30 tasks").count() == 1
+    assert not too_wide, "\n".join(f"{url}: {found}" for url, found in too_wide.items())
 
 
 def test_it_keeps_the_demo_day_under_100_kb(pages, demo_day):

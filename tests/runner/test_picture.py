@@ -325,6 +325,7 @@ def test_it_says_so_when_the_visitor_has_no_sandbox(client, runner_up):
     html = response.content.decode()
     assert 'id="swarm-7"' in html
     assert "You have no sandbox yet." in html
+    assert '<p class="swarm-meta"><a href="/swarm/">Full page and history</a></p>' in html
     assert 'hx-trigger="submit from:body delay:500ms"' in html
     assert "Start a sandbox" in html
     page = client.get("/swarm/").content.decode()  # the full page: why its list is empty
