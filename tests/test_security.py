@@ -474,3 +474,11 @@ def test_it_sends_secure_cookies_and_hsts_with_production_settings(production, n
         assert ran.status_code == 200
         session = ran.cookies["sessionid"]
         assert session["secure"] and session["httponly"] and session["samesite"] == "Lax"
+
+
+def test_it_sends_browsers_asking_for_favicon_ico_to_the_sites_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 302
+    assert response["Location"].endswith(".svg") and "/img/favicon" in response["Location"]
+    page = client.get("/tags/").content.decode()
+    assert f'<link rel="icon" href="{response["Location"]}" type="image/svg+xml">' in page
