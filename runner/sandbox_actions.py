@@ -45,8 +45,8 @@ class Action:
         if self.kind == START_SANDBOX:
             return (
                 f"A sandbox action, not a line of the notes: {self.nodes} engine(s), each in its "
-                "own network namespace, joined into one swarm (manager1 and workers). The sandbox "
-                "you had, and everything in it, is removed first."
+                "own network namespace, joined into one swarm (manager1 and workers). Any sandbox "
+                "you had is removed first, with everything in it."
             )
         if self.kind == STOP_NODE:
             return (
