@@ -13,8 +13,7 @@ from runner.models import Run, RunnerStatus
 from runner.views import VISITOR_SESSION_KEY
 from talks.models import SnippetLine
 from tests.e2e.conftest import DAY_URL, Pages, settle
-from tests.runner.swarm_fixtures import big_picture
-from tests.runner.test_picture import give_sandbox, stored
+from tests.runner.swarm_fixtures import big_picture, give_sandbox, stored
 
 pytestmark = pytest.mark.browser
 WEIGHT_LIMIT = 100_000  # bytes of HTML, CSS and JavaScript, before compression; no images

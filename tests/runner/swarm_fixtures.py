@@ -1,9 +1,14 @@
-"""Swarm pictures made by hand, for tests and the picture benchmark (no engine needed)."""
+"""Swarm pictures made by hand, for tests and the picture benchmark (no engine needed), and a
+visitor's sandbox row holding one (no engine either)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
+from django.utils import timezone
+
+from runner.picture import picture_to_data
 from runner.swarm import SwarmNode, SwarmPicture, SwarmService, SwarmTask
 
 T0 = datetime(2016, 6, 20, 10, 0, 0, tzinfo=UTC)
@@ -105,3 +110,22 @@ def big_picture(*, nodes: int = 3, tasks: int = 30, history: int = 12) -> SwarmP
         for i in range(history)
     ]
     return SwarmPicture(nodes=[node(n) for n in names], services=services, tasks=running + old)
+
+
+def stored(picture: SwarmPicture) -> dict:
+    """As the worker stores it: JSON in and out."""
+    return json.loads(json.dumps(picture_to_data(picture, at=timezone.now())))
+
+
+def give_sandbox(key: str = "a" * 24, *, nodes: int = 3, picture: SwarmPicture | None = None):
+    """A ready sandbox row of the visitor's, with a stored picture and no engine behind it."""
+    from runner.models import Sandbox
+
+    return Sandbox.objects.create(
+        name=f"sbx-{key[:6]}",
+        visitor=key,
+        status=Sandbox.Status.READY,
+        nodes=nodes,
+        docker_host="unix:///nowhere.sock",
+        picture=stored(picture) if picture is not None else None,
+    )

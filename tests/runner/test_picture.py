@@ -17,13 +17,12 @@ from django.test import Client
 from django.utils import timezone
 
 from runner import sandbox_actions, snapshots
-from runner.models import Run, RunnerStatus, Sandbox
+from runner.models import Run, RunnerStatus
 from runner.picture import (
     PALETTE_SIZE,
     Progress,
     image_tag,
     picture_from_data,
-    picture_to_data,
     progress_of,
     service_colours,
     settled,
@@ -34,7 +33,16 @@ from runner.runs import _convergence_text
 from runner.swarm import SwarmPicture
 from talks.models import SnippetLine
 from tests.factories import make_big_day
-from tests.runner.swarm_fixtures import T0, big_picture, node, service, spread, task
+from tests.runner.swarm_fixtures import (
+    T0,
+    big_picture,
+    give_sandbox,
+    node,
+    service,
+    spread,
+    stored,
+    task,
+)
 
 HX = {"HTTP_HX_REQUEST": "true"}
 THREE = ["manager1", "worker1", "worker2"]
@@ -49,11 +57,6 @@ def scaled_to(replicas: int, *, nodes: list[str] = THREE) -> SwarmPicture:
         services=[service(replicas=replicas)],
         tasks=spread("vote", replicas, nodes, image=VOTE),
     )
-
-
-def stored(picture: SwarmPicture) -> dict:
-    """As the worker stores it: JSON in and out."""
-    return json.loads(json.dumps(picture_to_data(picture, at=timezone.now())))
 
 
 # -- pure view data -----------------------------------------------------------------------------
@@ -304,17 +307,6 @@ def visitor_client(key: str = "a" * 24) -> Client:
     session["runner_visitor"] = key
     session.save()
     return client
-
-
-def give_sandbox(key: str = "a" * 24, *, nodes: int = 3, picture: SwarmPicture | None = None):
-    return Sandbox.objects.create(
-        name=f"sbx-{key[:6]}",
-        visitor=key,
-        status=Sandbox.Status.READY,
-        nodes=nodes,
-        docker_host="unix:///nowhere.sock",
-        picture=stored(picture) if picture is not None else None,
-    )
 
 
 @pytest.mark.django_db
