@@ -27,6 +27,7 @@ TERMINAL = frozenset({"complete", "shutdown", "failed", "rejected", "orphaned", 
 FAILED = frozenset({"failed", "rejected", "orphaned"})
 WANTED = frozenset({"running", "ready"})  # desired states of tasks meant to run (soon)
 UPDATING = frozenset({"updating", "rollback_started"})
+PAUSED = frozenset({"paused", "rollback_paused"})
 # A service's UpdateStatus.State, in words.
 UPDATE_WORDS = {
     "updating": "rolling update in progress",
@@ -37,6 +38,10 @@ UPDATE_WORDS = {
     "rollback_completed": "rolled back",
 }
 
+# Tone (a CSS class and a word) and icon per task state: colour is never the only carrier.
+_TASK_ICON = {"ok": "✓", "busy": "…", "stopping": "↓", "bad": "✗", "off": "■", "lost": "?"}
+_NODE_ICON = {"ready": "✓", "down": "✗"}
+
 
 def update_words(state: str) -> str:
     return UPDATE_WORDS.get(state, state.replace("_", " "))
@@ -46,13 +51,6 @@ def news(message: str, words: str) -> str:
     """The engine's update message, unless the words beside it already say as much (its
     "update in progress" beside "rolling update in progress")."""
     return "" if message.strip().lower() in words.lower() else message
-
-
-PAUSED = frozenset({"paused", "rollback_paused"})
-
-# Tone (a CSS class and a word) and icon per task state: colour is never the only carrier.
-_TASK_ICON = {"ok": "✓", "busy": "…", "stopping": "↓", "bad": "✗", "off": "■", "lost": "?"}
-_NODE_ICON = {"ready": "✓", "down": "✗"}
 
 
 # -- serialisation ------------------------------------------------------------------------------

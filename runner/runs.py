@@ -26,7 +26,7 @@ from talks.models import SnippetLine
 from . import provider, snapshots
 from .execute import run_docker
 from .models import Run, Sandbox
-from .picture import news, settled, summary, update_words
+from .picture import UPDATING, news, settled, summary, update_words
 from .policy import Decision, PolicyLimits, check_command
 from .processes import worker_alive
 from .swarm import read_swarm
@@ -355,7 +355,7 @@ def _convergence_text(picture, service_name: str) -> tuple[str, bool]:
     done, total = picture.update_progress(service_name)
     running = len(picture.running_tasks(service_name))
     state = service.update_state
-    updating = state in {"updating", "rollback_started"}
+    updating = state in UPDATING
     text = f"{service_name}: {running}/{total} tasks running; {done}/{total} on {service.image}"
     if state:
         words = update_words(state)
