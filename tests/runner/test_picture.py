@@ -322,6 +322,8 @@ def test_it_says_so_when_the_visitor_has_no_sandbox(client, runner_up):
     assert "Start a sandbox" in html
     page = client.get("/swarm/").content.decode()  # the full page: why its list is empty
     assert "You have no sandbox now (a reset or expiry removes it, with this list)." in page
+    assert "Full page and history" not in page  # no link to the page itself
+    assert "Full page and history" not in client.get("/swarm/?block=0", **HX).content.decode()
 
 
 @pytest.mark.django_db
@@ -419,6 +421,8 @@ def test_it_shows_the_full_page_with_the_sandboxs_history(runner_up):
     assert '<section class="swarm" id="swarm-0" aria-labelledby="swarm-0-h"' in html
     assert 'hx-get="/swarm/?block=0"' in html and 'hx-target="#swarm-0"' in html
     assert "Block Node" not in html
+    assert '<p class="swarm-meta">Sandbox ' in html and " · </p>" not in html
+    assert "Full page and history" not in html  # the page needs no link to itself
     assert "<code>(stop node worker1)</code>" in html
     assert "The swarm marked it down after 11.2 s" in html
     assert "Before: 6 tasks running; vote 6/6 (latest); manager1 2, worker1 2, worker2 2." in html
