@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
+from django.db import models
+from django.forms import CharField
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.http import require_POST
@@ -11,10 +15,43 @@ from django.views.decorators.http import require_POST
 from .admin_import import import_notes_confirm, import_notes_view
 from .followups import FollowUpStatusFilter
 from .markdown import render_markdown
-from .models import Conference, Day, Highlight, Snippet, SnippetLine, Tag, Talk
+from .models import (
+    Conference,
+    Day,
+    Highlight,
+    Snippet,
+    SnippetLine,
+    Tag,
+    Talk,
+    unix_newlines,
+    web_address,
+)
+
+admin.site.site_header = f"{settings.SITE_NAME} admin"
+admin.site.site_title = f"{settings.SITE_NAME} admin"
+admin.site.index_title = f"{settings.SITE_NAME} administration"
 
 
-class MarkdownPreviewMixin:
+class TextareaField(CharField):
+    """A textarea's text with LF line endings. Browsers post CRLF: the models store LF anyway
+    (see unix_newlines), but compared as posted every multi-line field would count as changed
+    on every save, re-saving each such inline row and logging edits nobody made."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return unix_newlines(value) if value else value
+
+
+class EditorFieldsMixin:
+    """Text areas posting LF; links refused with the same message whatever is wrong."""
+
+    formfield_overrides = {
+        models.TextField: {"form_class": TextareaField},
+        models.URLField: {"error_messages": {"invalid": web_address.message}},
+    }
+
+
+class MarkdownPreviewMixin(EditorFieldsMixin):
     """Adds a rendered preview under every Markdown field (see static/js/admin-preview.js)."""
 
     class Media:
@@ -34,7 +71,14 @@ def markdown_preview(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"html": render_markdown(text)})
 
 
-class TalkInline(admin.TabularInline):
+class FitInlinesMedia:
+    """Narrows the tabular inlines' widgets so a day or talk page fits a 1280 px window."""
+
+    class Media:
+        css = {"all": ["css/admin-inlines.css"]}
+
+
+class TalkInline(EditorFieldsMixin, FitInlinesMedia, admin.TabularInline):
     model = Talk
     fields = ["position", "title", "kind", "session_url", "slug"]
     extra = 0
@@ -80,8 +124,34 @@ class DayAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
         ]
 
 
-class HighlightInline(admin.TabularInline):
+class HighlightFormSet(BaseInlineFormSet):
+    """A talk's highlights. Each row's parent is checked (Highlight.clean) against the stored
+    tree with the parents posted in the other rows laid over it, so rows changed together can
+    rearrange the tree but cannot close a loop."""
+
+    def full_clean(self) -> None:
+        if self.is_bound:
+            pending = self._posted_parents()
+            for form in self.initial_forms:
+                form.instance.pending_parents = pending
+        super().full_clean()
+
+    def _posted_parents(self) -> dict[int, int | None]:
+        posted = {}
+        for form in self.initial_forms:
+            raw = form["parent"].data if "parent" in form.fields else None
+            if form.instance.pk is None or raw is None:
+                continue
+            if raw == "":
+                posted[form.instance.pk] = None
+            elif str(raw).isdigit():
+                posted[form.instance.pk] = int(raw)
+        return posted
+
+
+class HighlightInline(EditorFieldsMixin, FitInlinesMedia, admin.TabularInline):
     model = Highlight
+    formset = HighlightFormSet
     fields = ["position", "parent", "style", "kind", "text"]
     extra = 0
     ordering = ["position"]
@@ -96,7 +166,7 @@ class HighlightInline(admin.TabularInline):
         return formset
 
 
-class SnippetInline(admin.TabularInline):
+class SnippetInline(FitInlinesMedia, admin.TabularInline):
     model = Snippet
     fields = ["position", "highlight", "caption"]
     extra = 0

@@ -2,11 +2,74 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 
 from .markdown import highlight_shell, render_markdown
+
+# Pages link only to http(s) addresses (markdown.web_link); any other scheme would be stored
+# and then silently left off, so the fields refuse it where it is typed.
+web_address = URLValidator(
+    schemes=["http", "https"],
+    code="web_address",  # not "invalid": a ModelForm would show its own "Enter a valid URL."
+    message="Enter a web address starting with http:// or https://, "
+    "such as https://docs.docker.com/.",
+)
+
+OWN_PARENT = "A note can't be its own parent; leave Parent empty to put it at the top level."
+REOPEN_NEEDS_CLEARING = (
+    "To reopen this follow-up, clear the answer and the link too; "
+    "to keep it resolved, leave “Resolved at” set."
+)
+ANSWER_NEEDED = (
+    "Write a short answer before marking this resolved "
+    "(or clear “Resolved at” and the link to leave it open)."
+)
+
+
+def other_talk_parent(parent: Highlight) -> str:
+    return f"Note {parent.pk} is in another talk (“{parent.talk}”); choose a note of this talk."
+
+
+def loop_parent(parent_id: int) -> str:
+    return (
+        f"Note {parent_id} is nested under this note, so it can't also be its parent "
+        "(that loop would hide both notes)."
+    )
+
+
+def unix_newlines(text: str) -> str:
+    """``text`` with Windows (CRLF) and old Mac (CR) line endings turned into LF.
+
+    Browsers send textareas with CRLF; stored as is, an export after an admin edit would mix
+    line endings and differ from the same notes imported.
+    """
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def leads_back(parents: Mapping[int, int | None], note_id: int) -> bool:
+    """Whether following parents up from ``note_id`` comes back to it (a loop in the tree)."""
+    seen = {note_id}
+    parent_id = parents.get(note_id)
+    while parent_id is not None:
+        if parent_id == note_id:
+            return True
+        if parent_id in seen:
+            return False  # a loop above, not through note_id
+        seen.add(parent_id)
+        parent_id = parents.get(parent_id)
+    return False
 
 
 class Conference(models.Model):
@@ -26,6 +89,7 @@ class Conference(models.Model):
     def save(self, *args, **kwargs) -> None:
         if not self.slug:
             self.slug = slugify(self.name)[:200]
+        self.description = unix_newlines(self.description)
         self.description_html = render_markdown(self.description)
         super().save(*args, **kwargs)
 
@@ -75,6 +139,8 @@ class Day(models.Model):
     def save(self, *args, **kwargs) -> None:
         if not self.slug:
             self.slug = f"day-{self.number}"
+        self.intro = unix_newlines(self.intro)
+        self.summary = unix_newlines(self.summary)
         self.intro_html = render_markdown(self.intro)
         self.summary_html = render_markdown(self.summary)
         super().save(*args, **kwargs)
@@ -100,7 +166,7 @@ class Tag(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
 
     class Meta:
-        ordering = ["name"]
+        ordering = [Lower("name")]  # "devops" before "Swarm Mode"
 
     def __str__(self) -> str:
         return self.name
@@ -161,7 +227,7 @@ class Talk(models.Model):
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TALK)
     title = models.CharField(max_length=300)
     slug = models.SlugField(max_length=200)
-    session_url = models.URLField(blank=True, max_length=500)
+    session_url = models.URLField(blank=True, max_length=500, validators=[web_address])
     tags = models.ManyToManyField(Tag, blank=True, related_name="talks")
 
     objects = TalkQuerySet.as_manager()
@@ -176,6 +242,7 @@ class Talk(models.Model):
         return self.title
 
     def save(self, *args, **kwargs) -> None:
+        self.title = unix_newlines(self.title)
         if not self.slug:
             self.slug = slugify(self.title)[:200] or f"talk-{self.position}"
         super().save(*args, **kwargs)
@@ -218,7 +285,11 @@ class Highlight(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True, help_text="Markdown: what was found out.")
     resolution_html = models.TextField(blank=True, editable=False)
-    resolution_url = models.URLField(blank=True, max_length=500)
+    resolution_url = models.URLField(blank=True, max_length=500, validators=[web_address])
+
+    # Parents saved together with this note (note id → parent id), such as the other rows of a
+    # talk's admin page: the loop check reads them over the stored tree.
+    pending_parents: Mapping[int, int | None] = MappingProxyType({})
 
     class Meta:
         ordering = ["talk", "position", "id"]
@@ -231,8 +302,50 @@ class Highlight(models.Model):
         self.render()
         super().save(*args, **kwargs)
 
+    def clean(self) -> None:
+        """Keep the tree a tree and a follow-up's answer consistent (the admin's forms run this)."""
+        super().clean()
+        self._clean_parent()
+        self._clean_resolution()
+
+    def _clean_parent(self) -> None:
+        if self.parent_id is None:
+            return
+        if self.parent_id == self.pk:
+            raise ValidationError({"parent": OWN_PARENT})
+        parent = self.parent
+        if parent.talk_id != self.talk_id:
+            raise ValidationError({"parent": other_talk_parent(parent)})
+        if self.pk is not None:
+            parents = dict(
+                Highlight.objects.filter(talk_id=self.talk_id).values_list("id", "parent_id")
+            )
+            parents.update(self.pending_parents)
+            parents[self.pk] = self.parent_id
+            if leads_back(parents, self.pk):
+                raise ValidationError({"parent": loop_parent(parent.pk)})
+
+    def _clean_resolution(self) -> None:
+        self.resolution = self.resolution.strip()
+        if (self.resolution or self.resolution_url) and self.resolved_at is None:
+            if self._stored_resolved_at() is not None:
+                # "Resolved at" was cleared but the answer kept: reopen, or a slip?
+                raise ValidationError({"resolved_at": REOPEN_NEEDS_CLEARING})
+            # Giving the answer is what resolves a follow-up, as on the follow-ups page.
+            self.resolved_at = timezone.now()
+        if self.resolved_at is not None and not self.resolution:
+            raise ValidationError({"resolution": ANSWER_NEEDED})
+
+    def _stored_resolved_at(self) -> dt.datetime | None:
+        if self.pk is None:
+            return None
+        stored = Highlight.objects.filter(pk=self.pk).values_list("resolved_at", flat=True)
+        return stored.first()
+
     def render(self) -> None:
         """Derive the HTML fields from the Markdown ones (bulk writes call this themselves)."""
+        self.text = unix_newlines(self.text)
+        self.resolution = unix_newlines(self.resolution)
         self.text_html = render_markdown(self.text, inline=self.style != self.Style.PARAGRAPH)
         self.resolution_html = render_markdown(self.resolution, inline=True)
 
@@ -268,6 +381,10 @@ class Snippet(models.Model):
         first = self.lines.first()
         return first.command if first else f"Snippet {self.pk}"
 
+    def save(self, *args, **kwargs) -> None:
+        self.caption = unix_newlines(self.caption)
+        super().save(*args, **kwargs)
+
     @property
     def anchor(self) -> str:
         return f"snippet-{self.pk}"
@@ -286,6 +403,7 @@ class SnippetLine(models.Model):
         return self.command
 
     def save(self, *args, **kwargs) -> None:
+        self.command = unix_newlines(self.command)
         self.command_html = highlight_shell(self.command)
         super().save(*args, **kwargs)
 

@@ -1,6 +1,7 @@
 """Editors edit notes in the admin; nobody else can."""
 
 import pytest
+from django.test import Client
 
 from talks.models import Day
 
@@ -107,3 +108,21 @@ def test_it_refuses_non_staff(client, plain_user, demo_day):
     response = client.post("/admin/talks/day/markdown-preview/", {"text": "x"})
     assert response.status_code == 302
     assert Day.objects.get().summary == demo_day.summary
+
+
+def test_it_names_the_site_in_the_admin(staff_client, settings):
+    html = staff_client.get("/admin/").content.decode()
+    assert f'<a href="/admin/">{settings.SITE_NAME} admin</a>' in html
+    assert (
+        f"<title>{settings.SITE_NAME} administration | {settings.SITE_NAME} admin</title>" in html
+    )
+    assert "Django administration" not in html and "Django site admin" not in html
+    login = Client().get("/admin/login/").content.decode()
+    assert f"{settings.SITE_NAME} admin" in login and "Django" not in login
+
+
+def test_it_fits_the_day_and_talk_inlines_to_the_window(staff_client, demo_day):
+    # The widths themselves are checked in a browser: tests/talks/test_admin_layout.py.
+    talk = demo_day.talks.get(slug="keynote")
+    for url in (f"/admin/talks/day/{demo_day.pk}/change/", f"/admin/talks/talk/{talk.pk}/change/"):
+        assert b"css/admin-inlines.css" in staff_client.get(url).content

@@ -61,3 +61,16 @@ def test_it_lets_editors_tag_talks_and_notes_in_the_admin(staff_client, demo_day
     note.tags.add(tag)
     html = staff_client.get("/tags/swarm-mode/").content.decode()
     assert "Keynote highlights" in html and f'href="{DAY_URL}#h{note.pk}"' in html
+
+
+def test_it_orders_tags_regardless_of_case(staff_client, db):
+    for name in ("Swarm Mode", "devops", "Apple", "networking"):
+        Tag.objects.create(name=name)
+    expected = ["Apple", "devops", "networking", "Swarm Mode"]
+    assert [tag.name for tag in Tag.objects.all()] == expected
+    listing = staff_client.get("/admin/talks/tag/")
+    assert [tag.name for tag in listing.context["cl"].result_list] == expected
+    # The tags page too (staff see unused tags, so all four are listed).
+    page = staff_client.get("/tags/").content.decode()
+    places = [page.index(f">#{name}</a>") for name in expected]
+    assert places == sorted(places)

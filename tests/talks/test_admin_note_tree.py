@@ -1,0 +1,201 @@
+"""Editors move notes around the tree in the admin, but cannot make it stop being a tree."""
+
+import pytest
+
+from talks.models import Conference, Day, Highlight, Talk
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def notes(db) -> dict[str, Highlight]:
+    """Two talks: "Swarm mode" > "Self-healing" > "Rolling updates", and "Secrets" beside them;
+    "Secure by default" in the other talk."""
+    conference = Conference.objects.create(name="DockerCon 2016", slug="dockercon-2016")
+    day = Day.objects.create(conference=conference, number=1, title="Day 1")
+    keynote = Talk.objects.create(day=day, title="Keynote", slug="keynote")
+    security = Talk.objects.create(day=day, title="Security", slug="security", position=1)
+    swarm = Highlight.objects.create(talk=keynote, text="Swarm mode")
+    healing = Highlight.objects.create(talk=keynote, parent=swarm, text="Self-healing")
+    updates = Highlight.objects.create(talk=keynote, parent=healing, text="Rolling updates")
+    secrets = Highlight.objects.create(talk=keynote, position=1, text="Secrets")
+    secure = Highlight.objects.create(talk=security, text="Secure by default")
+    return {
+        "swarm": swarm,
+        "healing": healing,
+        "updates": updates,
+        "secrets": secrets,
+        "secure": secure,
+    }
+
+
+def note_form(note: Highlight, **changes) -> dict:
+    """What the note's change page posts, with ``changes``."""
+    data = {
+        "talk": note.talk_id,
+        "parent": note.parent_id or "",
+        "position": note.position,
+        "style": note.style,
+        "kind": note.kind,
+        "text": note.text,
+        "resolved_at_0": "",
+        "resolved_at_1": "",
+        "resolution": note.resolution,
+        "resolution_url": note.resolution_url,
+    }
+    return data | changes
+
+
+def post_note(client, note: Highlight, **changes):
+    return client.post(f"/admin/talks/highlight/{note.pk}/change/", note_form(note, **changes))
+
+
+def parent_errors(response) -> list[str]:
+    assert response.status_code == 200, "the admin accepted the change"
+    return response.context["adminform"].form.errors["parent"]
+
+
+def test_it_refuses_a_note_as_its_own_parent(staff_client, notes):
+    swarm = notes["swarm"]
+    response = post_note(staff_client, swarm, parent=swarm.pk)
+    assert parent_errors(response) == [
+        "A note can't be its own parent; leave Parent empty to put it at the top level."
+    ]
+    swarm.refresh_from_db()
+    assert swarm.parent_id is None
+
+
+@pytest.mark.parametrize("descendant", ["healing", "updates"])
+def test_it_refuses_a_note_nested_under_it_as_its_parent(staff_client, notes, descendant):
+    swarm, below = notes["swarm"], notes[descendant]
+    response = post_note(staff_client, swarm, parent=below.pk)
+    assert parent_errors(response) == [
+        f"Note {below.pk} is nested under this note, so it can't also be its parent "
+        "(that loop would hide both notes)."
+    ]
+    swarm.refresh_from_db()
+    assert swarm.parent_id is None
+
+
+def test_it_refuses_a_parent_from_another_talk(staff_client, notes):
+    healing, secure = notes["healing"], notes["secure"]
+    response = post_note(staff_client, healing, parent=secure.pk)
+    assert parent_errors(response) == [
+        f"Note {secure.pk} is in another talk (“Security”); choose a note of this talk."
+    ]
+    healing.refresh_from_db()
+    assert healing.parent_id == notes["swarm"].pk
+
+
+def test_it_still_moves_a_note_anywhere_else_in_its_talk(staff_client, notes, client):
+    updates, secrets = notes["updates"], notes["secrets"]
+    response = post_note(staff_client, updates, parent=secrets.pk)
+    assert response.status_code == 302
+    updates.refresh_from_db()
+    assert updates.parent_id == secrets.pk
+    response = post_note(staff_client, notes["swarm"], parent=secrets.pk)
+    assert response.status_code == 302
+    page = client.get("/c/dockercon-2016/day-1/").content.decode()
+    for note in notes.values():
+        assert note.text in page
+
+
+@pytest.mark.parametrize(
+    ("moved", "under"), [("swarm", "swarm"), ("swarm", "updates"), ("healing", "secure")]
+)
+def test_a_refused_parent_leaves_every_note_on_the_day_page_and_in_the_exports(
+    staff_client, notes, client, moved, under
+):
+    post_note(staff_client, notes[moved], parent=notes[under].pk)
+    for url in ("/c/dockercon-2016/day-1/", "/c/dockercon-2016/day-1/export.json"):
+        page = client.get(url).content.decode()
+        for note in notes.values():
+            assert note.text in page, (url, note.text)
+    exported = client.get("/c/dockercon-2016/day-1/export.md").content.decode()
+    assert (
+        "\n## Keynote {.talk}\n\n- Swarm mode\n  - Self-healing\n    - Rolling updates\n"
+        in exported
+    )
+
+
+def inline_form(talk: Talk, rows: list[tuple[Highlight, Highlight | None]]) -> dict:
+    """The talk's change page posting ``rows`` of its highlights with the parents given."""
+    data = {
+        "day": talk.day_id,
+        "position": talk.position,
+        "kind": talk.kind,
+        "title": talk.title,
+        "slug": talk.slug,
+        "session_url": talk.session_url,
+        "highlights-TOTAL_FORMS": len(rows),
+        "highlights-INITIAL_FORMS": len(rows),
+        "highlights-MIN_NUM_FORMS": 0,
+        "highlights-MAX_NUM_FORMS": 1000,
+        "snippets-TOTAL_FORMS": 0,
+        "snippets-INITIAL_FORMS": 0,
+        "snippets-MIN_NUM_FORMS": 0,
+        "snippets-MAX_NUM_FORMS": 1000,
+    }
+    for i, (note, parent) in enumerate(rows):
+        data.update(
+            {
+                f"highlights-{i}-id": note.pk,
+                f"highlights-{i}-talk": talk.pk,
+                f"highlights-{i}-position": note.position,
+                f"highlights-{i}-parent": parent.pk if parent else "",
+                f"highlights-{i}-style": note.style,
+                f"highlights-{i}-kind": note.kind,
+                f"highlights-{i}-text": note.text,
+            }
+        )
+    return data
+
+
+def inline_parent_errors(response) -> list[list[str]]:
+    assert response.status_code == 200, "the admin accepted the change"
+    (highlights, _snippets) = response.context["inline_admin_formsets"]
+    return [form.errors.get("parent", []) for form in highlights.formset.forms]
+
+
+def test_it_refuses_a_note_as_its_own_parent_in_the_talks_inline(staff_client, notes):
+    swarm = notes["swarm"]
+    response = staff_client.post(
+        f"/admin/talks/talk/{swarm.talk_id}/change/", inline_form(swarm.talk, [(swarm, swarm)])
+    )
+    assert inline_parent_errors(response) == [
+        ["A note can't be its own parent; leave Parent empty to put it at the top level."]
+    ]
+
+
+def test_it_refuses_a_loop_made_of_two_rows_of_the_talks_inline(staff_client, notes):
+    # Each row alone is fine against the stored tree; together they make a loop.
+    swarm, secrets = notes["swarm"], notes["secrets"]
+    response = staff_client.post(
+        f"/admin/talks/talk/{swarm.talk_id}/change/",
+        inline_form(swarm.talk, [(swarm, secrets), (secrets, swarm)]),
+    )
+    loop = "is nested under this note, so it can't also be its parent"
+    errors = inline_parent_errors(response)
+    assert loop in errors[0][0] and f"Note {secrets.pk} " in errors[0][0]
+    assert loop in errors[1][0] and f"Note {swarm.pk} " in errors[1][0]
+    assert Highlight.objects.get(pk=swarm.pk).parent_id is None
+    assert Highlight.objects.get(pk=secrets.pk).parent_id is None
+
+
+def test_it_saves_parents_changed_together_in_the_talks_inline(staff_client, notes):
+    swarm, healing, updates, secrets = (
+        notes[k] for k in ("swarm", "healing", "updates", "secrets")
+    )
+    # Turn the chain around: "Rolling updates" on top, "Self-healing" under "Secrets".
+    response = staff_client.post(
+        f"/admin/talks/talk/{swarm.talk_id}/change/",
+        inline_form(swarm.talk, [(swarm, updates), (healing, secrets), (updates, None)]),
+    )
+    assert response.status_code == 302
+    parents = dict(Highlight.objects.filter(talk=swarm.talk).values_list("text", "parent__text"))
+    assert parents == {
+        "Swarm mode": "Rolling updates",
+        "Self-healing": "Secrets",
+        "Rolling updates": None,
+        "Secrets": None,
+    }
