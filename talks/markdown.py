@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import html
 import re
 import threading
+from urllib.parse import urlsplit
 
 import markdown as md
 import nh3
+from django.conf import settings
+from django.http.request import validate_host
+from django.utils.http import url_has_allowed_host_and_scheme
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import BashLexer
@@ -18,6 +23,9 @@ ALLOWED_TAGS = {
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "abbr": {"title"}, "td": {"align"}, "th": {"align"}}
 ALLOWED_SCHEMES = {"http", "https", "mailto"}
+# Links out of the site pass no referrer and no ranking; links to the site's own pages need
+# neither (and "nofollow" there would tell search engines not to follow our own pages).
+EXTERNAL_REL = "noopener noreferrer nofollow"
 
 # Bare URLs in notes ("... open to anyone at https://www.docker.com/...") become links. The
 # trailing-punctuation rule keeps a sentence's final "." or ")" out of the URL.
@@ -60,7 +68,56 @@ def _converter() -> md.Markdown:
 # shortcut against the full path on random text.
 _PLAIN = re.compile(r"[^\W\d_](?:[^\W_]|[ ,.;:?'\"()/%+=@$’‘“”–—…-])*")
 _PLAIN_URL = re.compile(r"https?://[A-Za-z0-9./%?=+#~:_-]+")
-_LINK = '<a href="{0}" rel="noopener noreferrer nofollow">{0}</a>'
+
+
+def is_internal_link(href: str) -> bool:
+    """Whether ``href`` (as written in the HTML, entities and all) points into this site:
+    relative, or absolute http(s) on one of ALLOWED_HOSTS (the "*" wildcard names no host).
+
+    Django's own open-redirect check decides what counts as relative, so ``//host``,
+    ``/\\host`` and control characters count as leaving the site.
+    """
+    url = html.unescape(href).strip()
+    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+        return False  # browsers drop some of these, which can turn a path into a host
+    if url_has_allowed_host_and_scheme(url, allowed_hosts=None):
+        return True  # relative: a path, a query or a fragment on this site
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        return False
+    if not url_has_allowed_host_and_scheme(url, allowed_hosts={parts.netloc}):
+        return False  # whatever Django would not redirect to is no link of ours either
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # IPv6
+    return validate_host(host, [allowed for allowed in settings.ALLOWED_HOSTS if allowed != "*"])
+
+
+def _link_rel(href: str | None) -> str:
+    """The rel attribute for a link to ``href``: none into the site, EXTERNAL_REL out of it."""
+    if href is not None and is_internal_link(href):
+        return ""
+    return f' rel="{EXTERNAL_REL}"'
+
+
+# nh3's output is serialised HTML: attributes in double quotes, with any " inside a value
+# written as &quot;, so this matches every opening <a> tag it gives and nothing else.
+_A_TAG = re.compile(r'<a((?: [a-z][a-z0-9-]*="[^"]*")*)>')
+_ATTRIBUTE = re.compile(r' ([a-z][a-z0-9-]*)="([^"]*)"')
+
+
+def _add_link_rels(clean_html: str) -> str:
+    """Give each link of sanitised HTML the rel attribute that _link_rel chooses."""
+
+    def add(match: re.Match[str]) -> str:
+        attributes = match.group(1)
+        # One attribute after another, so no value can pass for an href (no " inside values).
+        values = dict(found.groups() for found in _ATTRIBUTE.finditer(attributes))
+        return f"<a{attributes}{_link_rel(values.get('href'))}>"
+
+    return _A_TAG.sub(add, clean_html)
+
+
+def _bare_link(url: str) -> str:
+    return f'<a href="{url}"{_link_rel(url)}>{url}</a>'
 
 
 def _plain_html(text: str) -> str | None:
@@ -74,7 +131,7 @@ def _plain_html(text: str) -> str | None:
     if not all(_PLAIN_URL.fullmatch(url) for url in urls):
         return None
     return "".join(
-        part + (_LINK.format(urls[index]) if index < len(urls) else "")
+        part + (_bare_link(urls[index]) if index < len(urls) else "")
         for index, part in enumerate(prose)
     )
 
@@ -102,8 +159,9 @@ def convert_markdown(text: str, *, inline: bool = False) -> str:
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=ALLOWED_SCHEMES,
-        link_rel="noopener noreferrer nofollow",
+        link_rel=None,  # set per link below: external links only
     )
+    clean = _add_link_rels(clean)
     if inline and clean.startswith("<p>") and clean.endswith("</p>") and clean.count("<p>") == 1:
         clean = clean[3:-4]
     return clean

@@ -34,19 +34,26 @@ def code_spans(text: str) -> SafeString:
 @dataclass(frozen=True)
 class RunnerPage:
     enabled: bool
-    explanation: str
+    explanation: str  # for every reader, in plain words
     mode: str
+    staff_detail: str = ""  # for staff only: the setting or command behind the explanation
 
 
-def _explanation(status: RunnerStatus | None) -> str:
+OFF_FOR_READERS = "Running commands is switched off on this site."
+OFF_FOR_STAFF = "(The setting is `RUNNER_MODE=off`.)"
+NO_WORKER_FOR_READERS = "No runner worker is running, so commands cannot run right now."
+NO_WORKER_FOR_STAFF = (
+    "Start one with `make run`, or `python manage.py run_worker` (as root, for private sandboxes)."
+)
+
+
+def _explanation(status: RunnerStatus | None) -> tuple[str, str]:
+    """Why Run is not offered: for readers, and the developer's detail for staff."""
     if settings.RUNNER_MODE == "off":
-        return "Running is switched off on this site (RUNNER_MODE=off)."
+        return OFF_FOR_READERS, OFF_FOR_STAFF
     if status is None or not status.is_fresh():
-        return (
-            "No runner worker is running, so commands cannot run right now. Start one with "
-            "`make run`, or `python manage.py run_worker` (as root, for private sandboxes)."
-        )
-    return status.explanation
+        return NO_WORKER_FOR_READERS, NO_WORKER_FOR_STAFF
+    return status.explanation, ""
 
 
 @register.simple_tag(takes_context=True)
@@ -68,8 +75,13 @@ def runner_page(context, talks) -> RunnerPage:
             explanation="Log in with an account that may run commands to run them here.",
             mode=settings.RUNNER_MODE,
         )
+    if available:
+        return RunnerPage(enabled=True, explanation="", mode=settings.RUNNER_MODE)
+    explanation, detail = _explanation(status)
     return RunnerPage(
-        enabled=available,
-        explanation="" if available else _explanation(status),
+        enabled=False,
+        explanation=explanation,
         mode=settings.RUNNER_MODE,
+        # The day page's cache keys on the staff flag (talks.cache), so this stays theirs.
+        staff_detail=detail if getattr(request.user, "is_staff", False) else "",
     )

@@ -8,6 +8,8 @@ because the policy rightly refuses the injected script.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from django.utils import timezone
 
@@ -69,6 +71,9 @@ def test_it_has_no_serious_accessibility_violations(pages, demo_day, recorded_ru
         "/search/?q=nothing-matches-this",
         f"/snippets/{snippet.pk}/history/",
         f"/runs/{recorded_runs[0].pk}/",
+        "/tags/",
+        "/tags/orchestration/",
+        "/c/dockercon-2016/day-9/",  # the 404 page, with its one search box
     ]
     page = pages.new(bypass_csp=True)
     found = {}
@@ -104,3 +109,45 @@ def test_it_announces_run_results_in_live_regions(page, demo_day, recorded_runs)
     stdout = page.locator(f"#line-{recorded_runs[0].snippet_line_id}-output .run-stdout")
     assert stdout.get_attribute("tabindex") == "0"  # reachable, to scroll from the keyboard
     assert stdout.evaluate("el => el.scrollWidth > el.clientWidth")
+
+
+# Contrast of text as drawn: its colour, faded by the opacity of it and its ancestors, over the
+# nearest background. axe's color-contrast rule skips text of punctuation only, such as "#".
+DRAWN_CONTRAST = """(selector) => [...document.querySelectorAll(selector)].map((el) => {
+    const rgb = (value) => value.match(/[\\d.]+/g).map(Number);
+    let opacity = 1, background = null;
+    for (let node = el; node; node = node.parentElement) {
+        const style = getComputedStyle(node);
+        opacity *= Number(style.opacity);
+        const [r, g, b, a = 1] = rgb(style.backgroundColor);
+        if (!background && a === 1) background = [r, g, b];
+    }
+    background = background || [255, 255, 255];
+    const fg = rgb(getComputedStyle(el).color).slice(0, 3)
+        .map((c, i) => c * opacity + background[i] * (1 - opacity));
+    const lum = ([r, g, b]) => [r, g, b].map((c) => {
+        c /= 255;
+        return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    }).reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+    const [hi, lo] = [lum(fg), lum(background)].sort((x, y) => y - x);
+    return {text: el.textContent.trim().slice(0, 40), ratio: (hi + 0.05) / (lo + 0.05)};
+})"""
+
+
+def test_it_draws_the_note_links_and_muted_text_at_4_5_to_1(page, demo_day):
+    page.goto(DAY_URL)
+    for selector in (".anchor", ".meta", ".muted", ".prompt"):
+        drawn = page.evaluate(DRAWN_CONTRAST, selector)
+        assert drawn, f"nothing matched {selector}"
+        low = [found for found in drawn if found["ratio"] < 4.5]
+        assert not low, f"{selector}: {low[:5]}"
+
+
+def test_it_gives_the_talk_page_an_h1_and_no_skipped_heading_level(page, demo_day):
+    page.goto(f"{DAY_URL}the-golden-ticket/")
+    levels = page.evaluate(
+        "() => [...document.querySelectorAll('main h1, main h2, main h3, main h4, main h5, "
+        "main h6')].map((h) => Number(h.tagName[1]))"
+    )
+    assert levels[0] == 1 and levels.count(1) == 1, levels
+    assert all(after <= before + 1 for before, after in itertools.pairwise(levels))

@@ -129,6 +129,34 @@ def test_it_never_scrolls_the_page_sideways(pages, swarm_run, width):
     assert not too_wide, "\n".join(f"{url}: {found}" for url, found in too_wide.items())
 
 
+SIDEWAYS_SCROLLERS = """() => [...document.querySelectorAll("pre")]
+    .filter((el) => el.scrollWidth > el.clientWidth)
+    .map((el) => ({
+        tabindex: el.getAttribute("tabindex"),
+        role: el.getAttribute("role"),
+        label: el.getAttribute("aria-label"),
+        html: el.outerHTML.slice(0, 80),
+    }))"""
+
+
+def test_it_lets_the_keyboard_scroll_every_code_block_that_scrolls(pages, busy_day):
+    """At 390 px long commands and outputs scroll sideways: each is a named, focusable region
+    (axe's scrollable-region-focusable)."""
+    phone = pages.new(width=390, height=844)
+    phone.goto(DAY_URL)
+    settle(phone)
+    scrollers = phone.evaluate(SIDEWAYS_SCROLLERS)
+    assert len(scrollers) >= 2  # the long command and the recorded output, at least
+    for found in scrollers:
+        assert found["tabindex"] == "0" and found["role"] == "region", found
+        names = ("Command: ", "Output of ", "Messages from the engine for ")
+        assert (found["label"] or "").startswith(names), found
+    command = phone.get_by_role("region", name="Command: docker service update")
+    command.first.focus()
+    phone.keyboard.press("ArrowRight")
+    assert command.first.evaluate("el => el.scrollLeft > 0")
+
+
 def test_it_keeps_the_demo_day_under_100_kb(pages, demo_day):
     page = pages.new()
     responses = []

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.template import Context, Template
+from django.test import Client
 from django.utils.safestring import mark_safe
 
 from runner.templatetags.runner import code_spans
@@ -43,3 +46,44 @@ def test_code_spans_output_is_not_escaped_again_in_a_template():
         Context({"reason": "Remove one with `docker service rm NAME` <now>."})
     )
     assert rendered == "Remove one with <code>docker service rm NAME</code> &lt;now&gt;."
+
+
+# -- why Run is not offered: plain words for readers, the setting for staff ----------------------
+
+DAY_URL = "/c/dockercon-2016/day-1/"
+
+
+def _notices(html: str) -> list[str]:
+    return re.findall(r'<p class="notice">(.*?)</p>', html, re.DOTALL)
+
+
+@pytest.mark.django_db
+def test_it_tells_readers_in_plain_words_that_running_is_off(client, demo_day, settings):
+    settings.RUNNER_MODE = "off"
+    notices = _notices(client.get(DAY_URL).content.decode())
+    assert notices  # one per block
+    assert notices[0] == (
+        "Running commands is switched off on this site. The outputs shown are the last recorded "
+        "ones."
+    )
+    assert all("RUNNER_MODE" not in notice for notice in notices)
+
+
+@pytest.mark.django_db
+def test_it_names_the_setting_for_staff(staff_client, demo_day, settings):
+    settings.RUNNER_MODE = "off"
+    notices = _notices(staff_client.get(DAY_URL).content.decode())
+    assert notices[0] == (
+        'Running commands is switched off on this site. <span class="staff-detail">(The '
+        "setting is <code>RUNNER_MODE=off</code>.)</span> The outputs shown are the last "
+        "recorded ones."
+    )
+
+
+@pytest.mark.django_db
+def test_it_tells_only_staff_how_to_start_a_worker(client, staff_client, demo_day):
+    reader = _notices(Client().get(DAY_URL).content.decode())[0]
+    assert reader.startswith("No runner worker is running, so commands cannot run right now.")
+    assert "run_worker" not in reader and "make run" not in reader
+    staff = _notices(staff_client.get(DAY_URL).content.decode())[0]
+    assert "<code>python manage.py run_worker</code>" in staff

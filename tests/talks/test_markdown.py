@@ -100,3 +100,59 @@ def test_the_plain_prose_shortcut_renders_what_markdown_renders(text, inline):
 def test_plain_prose_takes_the_shortcut(text, monkeypatch):
     monkeypatch.setattr("talks.markdown.convert_markdown", None)  # would raise if called
     assert render_markdown(text).startswith("<p>")
+
+
+# -- rel: nofollow and noreferrer on links out of the site only -----------------------------------
+
+EXTERNAL = 'rel="noopener noreferrer nofollow"'
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("[day 1](/c/dockercon-2016/day-1/)", '<a href="/c/dockercon-2016/day-1/">day 1</a>'),
+        ("[a note](#h12)", '<a href="#h12">a note</a>'),
+        ("[search](?q=swarm)", '<a href="?q=swarm">search</a>'),
+        ("[tag](../tags/x/)", '<a href="../tags/x/">tag</a>'),
+        (
+            "[here](https://notes.example.com/c/x/)",
+            '<a href="https://notes.example.com/c/x/">here</a>',
+        ),
+        (
+            "See http://notes.example.com:8000/tags/ now",
+            'See <a href="http://notes.example.com:8000/tags/">http://notes.example.com:8000/tags/'
+            "</a> now",
+        ),
+    ],
+)
+def test_it_links_the_sites_own_pages_without_nofollow(text, html, settings):
+    settings.ALLOWED_HOSTS = ["notes.example.com", "*"]
+    assert render_markdown(text, inline=True) == html
+    assert convert_markdown(text, inline=True) == html
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[out](https://example.org/)",
+        "https://example.org/page",
+        "[evil](//evil.example/x)",
+        "[evil](https://notes.example.com.evil.example/)",
+        "[evil](https://notes.example.com@evil.example/)",
+        "[mail](mailto:someone@example.org)",
+        '<a href="/\\evil.example">slash</a>',
+        '<a title="x href=" href="https://evil.example/">a title that says href</a>',
+        '<a href="https://evil.example/" rel="follow">own rel</a>',
+        "<a>no href</a>",
+    ],
+)
+def test_it_keeps_nofollow_and_noreferrer_on_every_other_link(text, settings):
+    settings.ALLOWED_HOSTS = ["notes.example.com", "*"]  # "*" names no host of ours
+    html = render_markdown(text, inline=True)
+    assert html.count("<a ") == 1 and html.count(EXTERNAL) == 1, html
+    assert 'rel="follow"' not in html
+
+
+def test_it_keeps_the_sanitising_with_internal_links():
+    html = render_markdown('<a href="/x" hx-post="/admin/" onclick="alert(1)" rel="x">x</a>')
+    assert html == '<p><a href="/x">x</a></p>'
