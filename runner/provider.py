@@ -48,7 +48,7 @@ def check_engine() -> tuple[bool, str]:
     """Can runs execute here? Probed by the worker, recorded for the web process."""
     mode = settings.RUNNER_MODE
     if mode == "off":
-        return False, "Running is switched off on this site (RUNNER_MODE=off)."
+        return False, "Running commands is switched off on this site."
     if mode == "shared":
         try:
             version = _shared_version()
@@ -245,7 +245,7 @@ def ready_sandbox_for_run(run_id: int) -> PendingSandbox | None:
 def sandbox_for(visitor: str, *, nodes: int | None = None, wait: float = 60) -> Sandbox:
     """The visitor's ready engine: theirs, a pooled one, or a new one. Raises EngineUnavailable."""
     if settings.RUNNER_MODE == "off":
-        raise EngineUnavailable("Running is switched off on this site (RUNNER_MODE=off).")
+        raise EngineUnavailable("Running commands is switched off on this site.")
     if settings.RUNNER_MODE == "shared":
         return _shared_sandbox()
     wanted_nodes = nodes or settings.RUNNER_NODES

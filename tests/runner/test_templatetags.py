@@ -87,3 +87,14 @@ def test_it_tells_only_staff_how_to_start_a_worker(client, staff_client, demo_da
     assert "run_worker" not in reader and "make run" not in reader
     staff = _notices(staff_client.get(DAY_URL).content.decode())[0]
     assert "<code>python manage.py run_worker</code>" in staff
+
+
+@pytest.mark.django_db
+def test_it_tells_the_developer_how_to_enable_running_in_development(demo_day, settings):
+    # `make run` serves with DEBUG on: the visitor is whoever runs the site, not logged in.
+    settings.DEBUG = True
+    reader = _notices(Client().get(DAY_URL).content.decode())[0]
+    assert "<code>python manage.py run_worker</code>" in reader
+    settings.RUNNER_MODE = "off"
+    reader = _notices(Client().get(DAY_URL).content.decode())[0]
+    assert "<code>RUNNER_MODE=off</code>" in reader

@@ -62,7 +62,7 @@ def test_it_runs_nothing_when_the_engine_is_off(
     assert response.status_code == 200
     run = Run.objects.get()
     assert run.status == Run.Status.ENGINE_UNAVAILABLE
-    assert run.reason == "Running is switched off on this site (RUNNER_MODE=off)."
+    assert run.reason == "Running commands is switched off on this site."
     assert run.argv == ["docker", "service", "ls"]
 
 
