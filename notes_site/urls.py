@@ -22,3 +22,6 @@ urlpatterns = [
 ]
 
 handler404 = "talks.views.page_not_found"
+# A paste too large for DATA_UPLOAD_MAX_MEMORY_SIZE is refused before any view runs (the CSRF
+# check reads the body): on the import page this answers with the form and a clear message.
+handler400 = "talks.admin_import.bad_request"

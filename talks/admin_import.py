@@ -9,48 +9,61 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.views import defaults
 from django.views.decorators.http import require_POST
 
-from .documents import DayDoc, HighlightDoc, SnippetDoc, TalkDoc
 from .importing import (
     FORMATS,
     MAX_IMPORT_BYTES,
     DecodedText,
     ImportOptions,
+    MissingConference,
     NotesInputError,
     ParseResult,
-    check_importable,
-    day_stats,
+    ParseWarning,
+    RemovalNotConfirmed,
     decode_notes,
-    import_notes,
-    parse_notes,
+    read_notes,
+    save_days,
 )
 from .importing.decoding import check_size, check_text, describe_size
-from .importing.detect import find_links
 from .importing.parse import MAX_DAY_NUMBER
-from .importing.service import complete_from_database
-from .models import Conference, Day
+from .importing.preview import NOTES_PER_TALK, DayPreview, day_previews
+from .models import Day
 
 log = logging.getLogger(__name__)
 
 SESSION_KEY = "talks_import_previews"
 KEPT_PREVIEWS = 3
-# A paste travels as a form field, and Django refuses form fields over 2.5 MB
-# (DATA_UPLOAD_MAX_MEMORY_SIZE); larger notes go through the file upload.
-MAX_PASTE_CHARACTERS = 2_000_000
 TEMPLATE = "admin/talks/import_notes.html"
+
+
+def _max_paste_characters() -> int:
+    """As many characters as a browser's form can always send within Django's limit on a
+    request's form fields (DATA_UPLOAD_MAX_MEMORY_SIZE; files do not count, so larger notes
+    go through the upload). A character is up to 3 bytes of UTF-8 (an accented letter 2, a
+    line break 2 once the browser sends it as CRLF), and the form's other fields need a few
+    hundred bytes."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is None:
+        return 2_000_000
+    return max(0, (limit - 16_384) // 3) // 1000 * 1000
+
+
+MAX_PASTE_CHARACTERS = _max_paste_characters()
 
 
 class ImportNotesForm(forms.Form):
@@ -63,6 +76,7 @@ class ImportNotesForm(forms.Form):
     text = forms.CharField(
         required=False,
         label="Or paste the notes",
+        help_text=f"Up to {MAX_PASTE_CHARACTERS:,} characters; upload longer notes as a file.",
         strip=False,
         widget=forms.Textarea(attrs={"rows": 14, "cols": 100, "maxlength": MAX_PASTE_CHARACTERS}),
     )
@@ -123,8 +137,13 @@ class ImportNotesForm(forms.Form):
                 cleaned["decoded"] = DecodedText(text, "UTF-8")
                 cleaned["filename"] = ""
         except NotesInputError as error:
-            raise forms.ValidationError(str(error)) from None
+            # About the file or the text: shown at that field (aria-invalid, aria-describedby).
+            self.add_error(self.source_field(), str(error))
         return cleaned
+
+    def source_field(self) -> str:
+        """The field the notes came from: "file" or "text"."""
+        return "file" if self.files.get("file") else "text"
 
     def import_options(self) -> ImportOptions:
         data = self.cleaned_data
@@ -173,66 +192,127 @@ def _options_from(payload: dict[str, Any]) -> ImportOptions:
     )
 
 
-# --- preview -------------------------------------------------------------------------------
+# --- permissions ---------------------------------------------------------------------------
+#
+# Importing writes through the same permissions as editing by hand: a new conference needs
+# talks.add_conference, a new day talks.add_day, updating a stored day talks.change_day (its
+# new talks, notes and snippets come with it), and removing what the notes no longer hold the
+# delete permission of each kind removed: talks.delete_talk, talks.delete_highlight,
+# talks.delete_snippet (command lines go with their snippet's).
+
+_PERMISSION_WORDS = {
+    "talks.add_conference": "add conferences",
+    "talks.add_day": "add days",
+    "talks.change_day": "change days",
+    "talks.delete_talk": "delete talks",
+    "talks.delete_highlight": "delete highlights",
+    "talks.delete_snippet": "delete snippets",
+}
 
 
-@dataclass
-class NotePreview:
-    """A highlight as the preview shows it: with the links found in it."""
-
-    text: str
-    style: str
-    kind: str
-    line: int | None
-    links: list[str]
-    snippets: list[SnippetDoc]
-    children: list[NotePreview]
+def may_import(user) -> bool:
+    """Can this user import anything at all (a new day or an update of one)?"""
+    return user.has_perm("talks.add_day") or user.has_perm("talks.change_day")
 
 
-@dataclass
-class DayPreview:
-    doc: DayDoc
-    stats: str
-    existing: Day | None
-    conference_exists: bool
-    talks: list[tuple[TalkDoc, list[NotePreview]]]
+def _needed_permissions(day: DayPreview) -> list[str]:
+    needed = []
+    if not day.conference_exists:
+        needed.append("talks.add_conference")
+    needed.append("talks.change_day" if day.existing else "talks.add_day")
+    found = day.removals
+    if found.talks:
+        needed.append("talks.delete_talk")
+    if found.notes:
+        needed.append("talks.delete_highlight")
+    if found.snippets or found.lines:
+        needed.append("talks.delete_snippet")
+    return needed
 
 
-def _notes(highlights: list[HighlightDoc]) -> list[NotePreview]:
-    return [
-        NotePreview(
-            text=h.text,
-            style=h.style,
-            kind=h.kind,
-            line=h.source_line,
-            links=find_links(h.text),
-            snippets=h.snippets,
-            children=_notes(h.children),
-        )
-        for h in highlights
-    ]
+def _check_permissions(user, days: list[DayPreview]) -> list[str]:
+    """Note on each day the permissions it lacks; returns them all, in words."""
+    missing: dict[str, None] = {}
+    for day in days:
+        day.missing_permissions = [
+            _PERMISSION_WORDS[perm] for perm in _needed_permissions(day) if not user.has_perm(perm)
+        ]
+        missing.update(dict.fromkeys(day.missing_permissions))
+    return list(missing)
 
 
-def _day_previews(result: ParseResult) -> list[DayPreview]:
-    previews = []
-    for doc in result.days:
-        conference = Conference.objects.filter(slug=doc.conference.slug).first()
-        existing = conference.days.filter(number=doc.number).first() if conference else None
-        talks = [(talk, _notes(talk.highlights)) for talk in doc.talks]
-        previews.append(
-            DayPreview(doc, str(day_stats(doc)), existing, conference is not None, talks)
-        )
-    return previews
+def _not_allowed_message(missing: list[str]) -> str:
+    words = ", ".join(missing[:-1]) + " and " + missing[-1] if len(missing) > 1 else missing[0]
+    return (
+        f"You may not import these notes: that needs permission to {words}, which your account "
+        "does not have. Ask an administrator to give you the permission, or to import them."
+    )
+
+
+def _forbidden(request: HttpRequest) -> HttpResponse:
+    message = (
+        "You may not import notes: that needs permission to add or change days, which your "
+        "account does not have. Ask an administrator."
+    )
+    return _render(request, {"error": message, "title": "Import not allowed"}, status=403)
+
+
+# --- pages ---------------------------------------------------------------------------------
 
 
 def _render(request: HttpRequest, context: dict[str, Any], *, status: int = 200) -> HttpResponse:
+    if "title" not in context:
+        context["title"] = "Import failed" if status >= 400 else "Import notes"
     base = {
-        "title": "Import notes",
         "opts": Day._meta,
-        "has_view_permission": True,
+        "has_view_permission": request.user.has_perm("talks.view_day"),
+        "may_import": may_import(request.user),
         "max_size": describe_size(MAX_IMPORT_BYTES),
+        "max_paste": MAX_PASTE_CHARACTERS,
+        "shown_per_talk": NOTES_PER_TALK,
     }
     return render(request, TEMPLATE, {**base, **context}, status=status)
+
+
+def _preview_title(days: list[DayPreview]) -> str:
+    if len(days) == 1:
+        return f"Preview import: {days[0].doc.title}"
+    return f"Preview import: {len(days)} days of {days[0].doc.conference.name}"
+
+
+def _render_preview(
+    request: HttpRequest,
+    *,
+    form: ImportNotesForm,
+    token: str,
+    result: ParseResult,
+    payload: dict[str, Any],
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The preview of what the notes hold, what importing them changes, and the confirm form."""
+    days = day_previews(result)
+    missing = _check_permissions(request.user, days)
+    if missing:
+        error, status = _not_allowed_message(missing), 403
+    decoded_warnings = [ParseWarning(line, message) for line, message in payload["warnings"]]
+    return _render(
+        request,
+        {
+            "form": form,
+            "token": token,
+            "result": result,
+            "days": days,
+            "removing": [day for day in days if day.removals],
+            "allowed": not missing,
+            "warnings": [*decoded_warnings, *result.warnings],
+            "encoding": payload["encoding"],
+            "source_name": payload["filename"] or "pasted text",
+            "preview_error": error,
+            "title": "Import not allowed" if missing else _preview_title(days),
+        },
+        status=status,
+    )
 
 
 # Each imported day is one entry in the admin's log of edits (who, when, from what, how much),
@@ -256,9 +336,39 @@ def _too_many_imports(request: HttpRequest) -> HttpResponse | None:
     return _render(request, {"form": ImportNotesForm(), "error": message}, status=429)
 
 
+def _request_too_big(request: HttpRequest) -> HttpResponse:
+    message = (
+        f"The notes sent are too large for one request (over "
+        f"{describe_size(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)}). Paste at most "
+        f"{MAX_PASTE_CHARACTERS:,} characters, or upload the notes as a file (up to "
+        f"{describe_size(MAX_IMPORT_BYTES)})."
+    )
+    return _render(request, {"form": ImportNotesForm(), "error": message}, status=400)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The site's 400 page (``handler400``): for a paste too large for Django's limit on form
+    fields (DATA_UPLOAD_MAX_MEMORY_SIZE), the import form again with a message saying what to
+    do; Django's own page otherwise. The CSRF middleware reads the body before any view runs,
+    so only a handler400 can answer that case."""
+    user = getattr(request, "user", None)
+    if (
+        isinstance(exception, RequestDataTooBig)
+        and request.path == reverse("admin:talks_day_import")
+        and user is not None
+        and user.is_active
+        and user.is_staff
+        and may_import(user)
+    ):
+        return _request_too_big(request)
+    return defaults.bad_request(request, exception)
+
+
 @staff_member_required
 def import_notes_view(request: HttpRequest) -> HttpResponse:
     """Step 1 (GET): the form. Step 2 (POST): the preview of what the notes hold."""
+    if not may_import(request.user):
+        return _forbidden(request)
     if request.method != "POST":
         return _render(request, {"form": ImportNotesForm()})
     if limited := _too_many_imports(request):
@@ -271,39 +381,29 @@ def import_notes_view(request: HttpRequest) -> HttpResponse:
     fmt = form.cleaned_data["format"]
     filename = form.cleaned_data["filename"]
     try:
-        result = parse_notes(decoded.text, format=fmt, filename=filename, options=options)
-        check_importable(result)
+        result = read_notes(decoded.text, format=fmt, filename=filename, options=options)
     except NotesInputError as error:
-        form.add_error(None, str(error))
+        field = "conference" if isinstance(error, MissingConference) else form.source_field()
+        form.add_error(field, str(error))
         return _render(request, {"form": form}, status=400)
-    complete_from_database(result.days)
-    token = _store(
-        request,
-        {
-            "text": decoded.text,
-            "format": result.format,
-            "filename": filename,
-            "options": _options_payload(options),
-        },
-    )
-    return _render(
-        request,
-        {
-            "form": form,
-            "token": token,
-            "result": result,
-            "days": _day_previews(result),
-            "warnings": [*decoded.warnings, *result.warnings],
-            "encoding": decoded.encoding,
-            "source_name": filename or "pasted text",
-        },
-    )
+    payload = {
+        "text": decoded.text,
+        "format": result.format,
+        "filename": filename,
+        "options": _options_payload(options),
+        "encoding": decoded.encoding,
+        "warnings": [[w.line, w.message] for w in decoded.warnings],
+    }
+    token = _store(request, payload)
+    return _render_preview(request, form=form, token=token, result=result, payload=payload)
 
 
 @require_POST
 @staff_member_required
 def import_notes_confirm(request: HttpRequest) -> HttpResponse:
     """Step 3: import the previewed text, read again on the server, atomically."""
+    if not may_import(request.user):
+        return _forbidden(request)
     if limited := _too_many_imports(request):
         return limited
     token = request.POST.get("token", "")
@@ -314,19 +414,36 @@ def import_notes_confirm(request: HttpRequest) -> HttpResponse:
             "This preview has expired or was already imported. Upload or paste the notes again."
         )
         return _render(request, {"form": ImportNotesForm(), "error": message}, status=400)
+    payload.setdefault("encoding", "UTF-8")
+    payload.setdefault("warnings", [])
     try:
-        outcome = import_notes(
+        result = read_notes(
             payload["text"],
             format=payload["format"],
             filename=payload["filename"],
             options=_options_from(payload["options"]),
         )
-    except (NotesInputError, DatabaseError) as error:
-        if isinstance(error, DatabaseError):
-            log.exception("Import of notes failed")
-            message = f"Nothing was saved: the database refused the import ({error})."
-        else:
-            message = str(error)
+    except NotesInputError as error:
+        return _render(request, {"form": ImportNotesForm(), "error": str(error)}, status=400)
+    days = day_previews(result)
+    if missing := _check_permissions(request.user, days):
+        context = {"error": _not_allowed_message(missing), "title": "Import not allowed"}
+        return _render(request, context, status=403)
+    try:
+        outcome = save_days(result, confirm_removal=request.POST.get("confirm_removal") == "yes")
+    except RemovalNotConfirmed as error:
+        return _render_preview(
+            request,
+            form=ImportNotesForm(),
+            token=token,
+            result=result,
+            payload=payload,
+            error=str(error).replace("Confirm that", "Tick “Yes, remove these” below if"),
+            status=400,
+        )
+    except DatabaseError as error:
+        log.exception("Import of notes failed")
+        message = f"Nothing was saved: the database refused the import ({error})."
         return _render(request, {"form": ImportNotesForm(), "error": message}, status=400)
     previews.pop(token, None)
     request.session[SESSION_KEY] = previews

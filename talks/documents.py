@@ -37,6 +37,15 @@ class HighlightDoc:
     children: list[HighlightDoc] = field(default_factory=list)
     snippets: list[SnippetDoc] = field(default_factory=list)
     source_line: int | None = None
+    # A follow-up's answer. A document that gives none of the three leaves the stored answer
+    # alone (notes as pasted from a blog never carry one); one that gives any replaces it.
+    resolved_at: dt.datetime | None = None
+    resolution: str = ""
+    resolution_url: str = ""
+
+    @property
+    def gives_resolution(self) -> bool:
+        return bool(self.resolved_at or self.resolution or self.resolution_url)
 
 
 @dataclass
@@ -79,6 +88,13 @@ class DayDoc:
     author_title: str = ""
     next_day_title: str = ""
     talks: list[TalkDoc] = field(default_factory=list)
+    # Day fields the source did not hold at all (an imported file without an intro, summary or
+    # sign-off): saving updates an existing day's other fields and leaves these as stored.
+    absent: frozenset[str] = frozenset()
+
+
+# What ``DayDoc.absent`` may name; the sign-off's two fields come and go together.
+DAY_TEXT_FIELDS = ("title", "intro", "summary", "author", "author_title", "next_day_title")
 
 
 @dataclass
@@ -115,18 +131,27 @@ def _upsert(model, lookup: dict, values: dict, report: SaveReport):
 
 
 class _TagCache:
-    """Tags by slug, fetched once per save and created on first use."""
+    """Tags by name (ignoring case) or slug, fetched once per save and created on first use.
+
+    A tag renamed in the admin keeps its slug, and one may be given a slug of its own: a name
+    is looked up as a name first, then by its slug, so an existing tag is reused, never
+    created twice (names and slugs are both unique).
+    """
 
     def __init__(self) -> None:
-        self._by_slug = {tag.slug: tag for tag in Tag.objects.all()}
+        tags = list(Tag.objects.all())
+        self._by_slug = {tag.slug: tag for tag in tags}
+        self._by_name = {tag.name.casefold(): tag for tag in tags}
 
     def ids(self, names: list[str]) -> set[int]:
         wanted = set()
         for name in names:
             slug = slugify(name)
-            tag = self._by_slug.get(slug)
+            tag = self._by_name.get(name.casefold()) or self._by_slug.get(slug)
             if tag is None:
-                tag = self._by_slug[slug] = Tag.objects.create(name=name, slug=slug)
+                tag = Tag.objects.create(name=name, slug=slug)
+                self._by_slug[tag.slug] = tag
+                self._by_name[name.casefold()] = tag
             wanted.add(tag.pk)
         return wanted
 
@@ -281,6 +306,16 @@ def _depth_first(docs: list[HighlightDoc]) -> Iterator[HighlightDoc]:
         yield from _depth_first(doc.children)
 
 
+_RESOLUTION_FIELDS = ("resolved_at", "resolution", "resolution_url")
+
+
+def _highlight_values(doc: HighlightDoc) -> dict:
+    values = {"text": doc.text, "style": doc.style, "kind": doc.kind}
+    if doc.gives_resolution:
+        values.update({name: getattr(doc, name) for name in _RESOLUTION_FIELDS})
+    return values
+
+
 def _render_line(line: SnippetLine) -> None:
     line.command_html = highlight_shell(line.command)  # what SnippetLine.save() does
 
@@ -350,7 +385,7 @@ class _DaySync:
         matcher = _Matcher(
             Highlight.objects.filter(talk__day=self.day),
             lambda row: (row.talk_id, row.parent_id, row.position),
-            ("text", "style", "kind", "text_html", "resolution_html"),
+            ("text", "style", "kind", "text_html", *_RESOLUTION_FIELDS, "resolution_html"),
             self.report,
             prepare=Highlight.render,
         )
@@ -363,7 +398,7 @@ class _DaySync:
                     matcher.place(
                         (talk.pk, parent_id, position),
                         {"talk_id": talk.pk, "parent_id": parent_id, "position": position},
-                        {"text": doc.text, "style": doc.style, "kind": doc.kind},
+                        _highlight_values(doc),
                     ),
                     doc,
                 )
@@ -458,7 +493,12 @@ class _DaySync:
 
 @transaction.atomic
 def save_day(doc: DayDoc) -> tuple[Day, SaveReport]:
-    """Create or update the day described by ``doc``; everything or nothing is written."""
+    """Create or update the day described by ``doc``; everything or nothing is written.
+
+    An existing day keeps the fields named in ``doc.absent`` and its notes' answers where the
+    document gives none; talks, notes and snippets the document no longer has are removed
+    (``talks.importing.removals`` tells beforehand what that would be).
+    """
     report = SaveReport()
     tags = _TagCache()
     conference = _upsert(
@@ -472,19 +512,9 @@ def save_day(doc: DayDoc) -> tuple[Day, SaveReport]:
         },
         report,
     )
-    day = _upsert(
-        Day,
-        {"conference": conference, "number": doc.number},
-        {
-            "title": doc.title,
-            "date": doc.date,
-            "intro": doc.intro,
-            "summary": doc.summary,
-            "author": doc.author,
-            "author_title": doc.author_title,
-            "next_day_title": doc.next_day_title,
-        },
-        report,
-    )
+    values = {"date": doc.date, **{name: getattr(doc, name) for name in DAY_TEXT_FIELDS}}
+    if doc.absent and Day.objects.filter(conference=conference, number=doc.number).exists():
+        values = {name: value for name, value in values.items() if name not in doc.absent}
+    day = _upsert(Day, {"conference": conference, "number": doc.number}, values, report)
     _DaySync(day, report, tags).save(doc.talks)
     return day, report

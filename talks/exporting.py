@@ -8,7 +8,6 @@ The Markdown format is described in docs/export-schema.md, next to the JSON sche
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections.abc import Mapping
@@ -50,12 +49,9 @@ class ExportedSnippet(SnippetDoc):
 
 @dataclass
 class ExportedHighlight(HighlightDoc):
-    """A highlight as stored: with its id and, for a follow-up, what was found out."""
+    """A highlight as stored: with its id (its answer, if any, is a ``HighlightDoc`` field)."""
 
     id: int | None = None
-    resolved_at: dt.datetime | None = None
-    resolution: str = ""
-    resolution_url: str = ""
 
 
 def _snippet_doc(snippet: Snippet) -> ExportedSnippet:
@@ -130,7 +126,8 @@ class MarkdownExporter:
 
     Facts the text would not make obvious are written as attribute blocks
     (``{#slug .kind tags=a,b}``), and only then: a note reading "Need to figure out details"
-    needs no ``.follow-up``.
+    needs no ``.follow-up``. A follow-up's answer is one too:
+    ``{resolved=2016-06-21T09:30:00+00:00 resolution="It is." resolution-url=https://...}``.
     """
 
     content_type = "text/markdown; charset=utf-8"
@@ -277,10 +274,12 @@ class MarkdownExporter:
             classes.append(style)
         if highlight.kind != infer_highlight_kind(text, style=style):
             classes.append(highlight.kind)
+        values = _resolution_values(highlight)
         last_line = text.rsplit("\n", 1)[-1]
-        if not classes and not highlight.tags and split_attrs(last_line)[1] is not None:
+        ends_like_attrs = split_attrs(last_line)[1] is not None
+        if not (classes or highlight.tags or values) and ends_like_attrs:
             classes.append(style)  # the text ends like an attribute block: add a real one
-        return format_attrs(classes=classes, tags=highlight.tags)
+        return format_attrs(classes=classes, tags=highlight.tags, values=values)
 
     def _item(self, highlight: HighlightDoc, *, depth: int) -> list[str]:
         pad = "  " * depth
@@ -311,6 +310,18 @@ class MarkdownExporter:
         longest = max((len(run) for run in re.findall(r"`{3,}", "\n".join(body))), default=0)
         ticks = "`" * max(3, longest + 1)
         return "\n".join([f"{ticks}console", *body, ticks])
+
+
+def _resolution_values(highlight: HighlightDoc) -> dict[str, str]:
+    """A follow-up's answer as attribute values, which the importer reads back."""
+    values = {}
+    if highlight.resolved_at:
+        values["resolved"] = highlight.resolved_at.isoformat()
+    if highlight.resolution:
+        values["resolution"] = highlight.resolution
+    if highlight.resolution_url:
+        values["resolution-url"] = highlight.resolution_url
+    return values
 
 
 def _title_day_number(title: str) -> int | None:

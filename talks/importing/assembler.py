@@ -7,9 +7,11 @@ summary and the sign-off.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 
+from django.utils import timezone
 from django.utils.text import slugify
 
 from ..documents import HighlightDoc, SnippetDoc, TalkDoc
@@ -345,6 +347,11 @@ class DayAssembler:
         if block.attrs is not None and attrs is None:  # it was only text: read it again
             heading = classify_talk_heading(f"{block.text}{block.attrs.source}")
         line = block.lines[0]
+        if attrs is None and re.search(r"\s\{[^{}]*\}$", heading.title):
+            self.placement.warn(
+                line, "The {…} at the end of this talk title was not understood as facts about "
+                "the talk (such as {#slug .keynote tags=a, b}); it was kept in the title.",
+            )  # fmt: skip
         title = fit(
             heading.title, "talk_title", line=line, what="talk title", placement=self.placement
         )
@@ -407,13 +414,42 @@ class DayAssembler:
             text, style=style
         )
         self.placement.place_all(lines, "highlight")
-        return HighlightDoc(
+        highlight = HighlightDoc(
             text=text,
             style=style,
             kind=kind,
             tags=self._tags(attrs.tags if attrs else [], line=lines[0]),
             source_line=lines[0],
         )
+        if attrs is not None and attrs.values:
+            self._resolution(highlight, attrs.values, line=lines[0])
+        return highlight
+
+    def _resolution(self, highlight: HighlightDoc, values: dict[str, str], *, line: int) -> None:
+        """A follow-up's answer, as our exports write it:
+        ``{resolved=2016-06-21T09:30:00+00:00 resolution="..." resolution-url=https://...}``."""
+        highlight.resolution = values.get("resolution", "")
+        url = values.get("resolution-url", "")
+        if len(url) > LIMITS["url"] or (url and not url.startswith(("http://", "https://"))):
+            self.placement.warn(
+                line, "The answer's link is not an http(s) link of at most 500 characters; it "
+                "was left out.",
+            )  # fmt: skip
+            url = ""
+        highlight.resolution_url = url
+        resolved = values.get("resolved", "")
+        if resolved:
+            try:
+                when = dt.datetime.fromisoformat(resolved)
+            except ValueError:
+                self.placement.warn(
+                    line, f"“{resolved[:40]}” is not a time like 2016-06-21T09:30:00+00:00; the "
+                    "answer was kept without its time.",
+                )  # fmt: skip
+            else:
+                if timezone.is_naive(when):
+                    when = timezone.make_aware(when, dt.UTC)
+                highlight.resolved_at = when
 
     def _convert(self, items: list[Item], *, depth: int) -> list[HighlightDoc]:
         out: list[HighlightDoc] = []

@@ -360,10 +360,36 @@ def infer_location(intro: str, *, conference: str) -> str:
 HIGHLIGHT_KINDS = ("note", "success", "follow-up", "question", "todo")
 HIGHLIGHT_STYLES = ("bullet", "paragraph", "heading")
 TALK_KINDS = ("keynote", "talk", "sessions")
+# A day title's facts, and a follow-up's answer: when, what was found out, a link.
+DAY_KEYS = frozenset({"day", "date"})
+RESOLUTION_KEYS = frozenset({"resolved", "resolution", "resolution-url"})
 _CLASSES = frozenset(HIGHLIGHT_KINDS + HIGHLIGHT_STYLES + TALK_KINDS)
-_ATTR_TOKEN = r"(?:#[\w-]+|\.[\w-]+|(?:tags|day|date)=(?:\"[^\"]*\"|[^\s{}\"]+))"  # noqa: S105
+_QUOTED_VALUE = r'"(?:[^"\\\n]|\\.)*"'
+# Tags may be listed with spaces after the commas ({tags=a, b}), as people type them.
+_ATTR_TOKEN = (
+    r"(?:#[\w-]+|\.[\w-]+"
+    rf"|tags=(?:{_QUOTED_VALUE}|[^\s{{}}\",]+(?:\s*,\s*[^\s{{}}\",]+)*)"
+    rf"|(?:day|date|resolved|resolution-url|resolution)=(?:{_QUOTED_VALUE}|[^\s{{}}\"]+))"
+)
 _ATTRS = re.compile(r"\s*\{\s*(" + _ATTR_TOKEN + r"(?:\s+" + _ATTR_TOKEN + r")*)\s*\}\s*$")
 _TOKEN = re.compile(_ATTR_TOKEN)
+_UNESCAPE = re.compile(r"\\([\\\"nr])")
+_UNESCAPED = {"\\": "\\", '"': '"', "n": "\n", "r": "\r"}
+_PLAIN_VALUE = re.compile(r'[^\s{}"\\]+')
+
+
+def quote_value(value: str) -> str:
+    """An attribute value as written: bare when it can be, else quoted with \\, \" and \\n."""
+    if _PLAIN_VALUE.fullmatch(value):
+        return value
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\n", "\\n").replace("\r", "\\r") + '"'
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        return _UNESCAPE.sub(lambda m: _UNESCAPED[m.group(1)], value[1:-1])
+    return value
 
 
 @dataclass
@@ -382,12 +408,13 @@ class Attrs:
     def fits(self, scope: str) -> bool:
         """Does every fact suit a "talk", a "highlight" or a "day" (its title)?"""
         classes = set(self.classes)
+        keys = set(self.values)
         if scope == "talk":
             return not self.values and classes <= set(TALK_KINDS)
         if scope == "highlight":
             allowed = set(HIGHLIGHT_KINDS + HIGHLIGHT_STYLES)
-            return not (self.values or self.slug) and classes <= allowed
-        return not (self.slug or self.classes or self.tags)
+            return not self.slug and keys <= RESOLUTION_KEYS and classes <= allowed
+        return not (self.slug or self.classes or self.tags) and keys <= DAY_KEYS
 
 
 def attrs_for(text: str, attrs: Attrs | None, scope: str) -> tuple[str, Attrs | None]:
@@ -414,7 +441,7 @@ def split_attrs(text: str) -> tuple[str, Attrs | None]:
             attrs.classes.append(token[1:])
         else:
             key, _, value = token.partition("=")
-            value = value.strip('"')
+            value = _unquote(value)
             if key == "tags":
                 attrs.tags = [t.strip() for t in value.split(",") if t.strip()]
             else:
@@ -432,5 +459,5 @@ def format_attrs(
     if tags:
         joined = ",".join(tags)
         tokens.append(f'tags="{joined}"' if re.search(r"[^\w,-]", joined) else f"tags={joined}")
-    tokens += [f"{key}={value}" for key, value in (values or {}).items()]
+    tokens += [f"{key}={quote_value(value)}" for key, value in (values or {}).items()]
     return " {" + " ".join(tokens) + "}" if tokens else ""

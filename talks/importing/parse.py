@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 
@@ -43,6 +44,54 @@ def detect_format(text: str, *, filename: str = "") -> str:
     return "markdown" if _MARKDOWN_SIGNS.search(text[:200_000]) else "text"
 
 
+_HTML = re.compile(r"^(?:<!doctype html|<html[\s>]|<head[\s>]|<body[\s>])", re.IGNORECASE)
+_XML = re.compile(r"^<\?xml\s", re.IGNORECASE)
+_SEPARATED = re.compile(r"[,;\t]")
+
+
+def foreign_format(text: str, *, filename: str = "") -> str:
+    """Why ``text`` is not notes at all (a JSON export, a web page, a spreadsheet), else ""."""
+    name = filename.lower()
+    head = text.lstrip("\ufeff \t\r\n")[:4096]
+    if head.startswith(("{", "[")) or name.endswith(".json"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and data.get("format") == "confnotes":
+            return (
+                "This is a Confnotes JSON export; import the Markdown export (.md) instead: "
+                "the same page offers both (…/export.md), and it imports back unchanged."
+            )
+        if data is not None or name.endswith(".json"):
+            return (
+                "This is a JSON file, not notes in plain text or Markdown. Import the notes "
+                "themselves, or a Confnotes Markdown export (.md)."
+            )
+    if _HTML.match(head) or name.endswith((".html", ".htm")):
+        return (
+            "This is a web page (HTML), not notes in plain text or Markdown. Open it in a "
+            "browser, copy the text of the notes and paste that instead."
+        )
+    if _XML.match(head) or name.endswith(".xml"):
+        return "This is an XML file, not notes in plain text or Markdown."
+    if name.endswith((".csv", ".tsv")) or _looks_like_a_table(head):
+        return (
+            "This looks like a spreadsheet (CSV), not notes in plain text or Markdown. Import "
+            "the notes as text, one talk title followed by its bullets."
+        )
+    return ""
+
+
+def _looks_like_a_table(head: str) -> bool:
+    """Five or more lines with the same two or more separators, and no Markdown: a CSV file."""
+    lines = [line for line in head.splitlines()[:10] if line.strip()]
+    if len(lines) < 5 or _MARKDOWN_SIGNS.search(head):
+        return False
+    counts = {len(_SEPARATED.findall(line)) for line in lines[:-1]}  # the last may be cut
+    return len(counts) == 1 and min(counts) >= 2
+
+
 def parse_notes(
     text: str,
     *,
@@ -53,6 +102,9 @@ def parse_notes(
     """Read a notes document into days. Never raises on odd input: it warns instead."""
     options = options or ImportOptions()
     fmt = detect_format(text, filename=filename) if format == "auto" else format
+    foreign = foreign_format(text, filename=filename)
+    if foreign:
+        return ParseResult(days=[], warnings=[], format=fmt, refusal=foreign)
     raw = split_text(text)
     placement = Placement(len(raw))
     lines = source_lines(raw, placement)
@@ -90,6 +142,23 @@ def _number(value: str, *, placement: Placement) -> int | None:
         return int(value)
     placement.warn(0, f"The day number “{value}” is not a number from 1 to {MAX_DAY_NUMBER}.")
     return None
+
+
+def _absent(draft: DayDraft, *, title: str) -> frozenset[str]:
+    """The day's texts this document does not hold at all, which an import leaves as stored.
+
+    Our exports write every one that is not empty (the sign-off after a final ``---``), so
+    export → import still replaces them exactly.
+    """
+    given = {
+        "title": title,
+        "intro": draft.intro,
+        "summary": draft.summary,
+        "author": draft.author,
+        "author_title": draft.author,  # the sign-off is one: a name alone has no title
+        "next_day_title": draft.next_day_title,
+    }
+    return frozenset(name for name, value in given.items() if not value)
 
 
 def _settle(
@@ -148,6 +217,7 @@ def _settle(
                 author_title=draft.author_title,
                 next_day_title=draft.next_day_title,
                 talks=draft.talks,
+                absent=_absent(draft, title=title),
             )
         )
     numbers = [day.number for day in days]

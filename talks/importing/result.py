@@ -30,6 +30,7 @@ class ParseResult:
     warnings: list[ParseWarning]
     format: str
     roles: list[str] = field(default_factory=list)
+    refusal: str = ""  # why the text is not notes at all (a JSON export, a web page)
 
     @property
     def day(self) -> DayDoc:

@@ -11,6 +11,7 @@ from ..models import Conference, Day, Talk
 from .decoding import NotesInputError
 from .detect import find_links
 from .parse import ImportOptions, parse_notes
+from .removals import Removals, removals
 from .result import ParseResult
 
 
@@ -69,11 +70,30 @@ class ImportOutcome:
         return self.result.days
 
 
+class MissingConference(NotesInputError):
+    """No conference name: the person importing must give one."""
+
+
+class RemovalNotConfirmed(NotesInputError):
+    """The import would remove talks, notes or snippets, and nobody said that was wanted."""
+
+    def __init__(self, planned: list[tuple[DayDoc, Removals]]) -> None:
+        self.planned = planned
+        removed = "; ".join(f"from “{doc.title}”: {found.describe()}" for doc, found in planned)
+        super().__init__(
+            f"Nothing was imported: this import would remove {removed}. These are in the "
+            "stored day but not in the notes. Confirm that they should go, or add them to "
+            "the notes."
+        )
+
+
 def check_importable(result: ParseResult) -> None:
     """Refuse, with a message saying what to do, a parse that cannot become a day."""
+    if result.refusal:
+        raise NotesInputError(result.refusal)
     for day in result.days:
         if not day.conference.name:
-            raise NotesInputError(
+            raise MissingConference(
                 "Could not tell which conference these notes are from: give the conference "
                 "name (for example “DockerCon 2016”)."
             )
@@ -86,7 +106,8 @@ def check_importable(result: ParseResult) -> None:
 
 def complete_from_database(days: list[DayDoc]) -> None:
     """Keep what the text cannot say: the conference's description, place and dates, the
-    day's date, and the tags editors added (on talks and notes whose text is unchanged)."""
+    day's date and title, and the tags editors added (on talks and notes whose text is
+    unchanged). The day's other texts the file lacks are kept by ``save_day`` (``absent``)."""
     for doc in days:
         conference = Conference.objects.filter(slug=doc.conference.slug).first()
         if conference is None:
@@ -98,6 +119,8 @@ def complete_from_database(days: list[DayDoc]) -> None:
         if day is None:
             continue
         doc.date = doc.date or day.date
+        if "title" in doc.absent:
+            doc.title = day.title  # an untitled file keeps the day's title (see save_day)
         talks = {talk.slug: talk for talk in Talk.objects.filter(day=day).with_notes()}
         for talk_doc in doc.talks:
             talk = talks.get(talk_doc.slug)
@@ -112,6 +135,42 @@ def complete_from_database(days: list[DayDoc]) -> None:
                 pairs.extend(zip(highlight_doc.children, row.notes, strict=False))
 
 
+def read_notes(
+    text: str, *, format: str = "auto", filename: str = "", options: ImportOptions | None = None
+) -> ParseResult:
+    """Parse ``text``, refuse what cannot be imported, and fill in what the database knows."""
+    result = parse_notes(text, format=format, filename=filename, options=options)
+    check_importable(result)
+    complete_from_database(result.days)
+    return result
+
+
+def planned_removals(days: list[DayDoc]) -> list[tuple[DayDoc, Removals]]:
+    """The days from which saving ``days`` would remove something, with what."""
+    planned = []
+    for doc in days:
+        day = Day.objects.filter(conference__slug=doc.conference.slug, number=doc.number).first()
+        found = removals(doc, day)
+        if found:
+            planned.append((doc, found))
+    return planned
+
+
+def save_days(result: ParseResult, *, confirm_removal: bool = False) -> ImportOutcome:
+    """Save the days of a parse in one transaction: all of them or nothing.
+
+    Raises ``RemovalNotConfirmed``, having written nothing, when that would remove talks,
+    notes or snippets from a stored day and ``confirm_removal`` is not given.
+    """
+    outcome = ImportOutcome(result=result)
+    with transaction.atomic():
+        if not confirm_removal and (planned := planned_removals(result.days)):
+            raise RemovalNotConfirmed(planned)
+        for doc in result.days:
+            outcome.saved.append(save_day(doc))
+    return outcome
+
+
 def import_notes(
     text: str,
     *,
@@ -119,18 +178,14 @@ def import_notes(
     filename: str = "",
     options: ImportOptions | None = None,
     dry_run: bool = False,
+    confirm_removal: bool = False,
 ) -> ImportOutcome:
     """Parse ``text`` and save its days in one transaction: all of them or nothing.
 
-    Raises ``NotesInputError`` when the text cannot be imported (no conference, nothing found).
+    Raises ``NotesInputError`` when the text cannot be imported (no conference, nothing found)
+    and ``RemovalNotConfirmed`` when it would remove stored notes without ``confirm_removal``.
     """
-    result = parse_notes(text, format=format, filename=filename, options=options)
-    check_importable(result)
-    complete_from_database(result.days)
-    outcome = ImportOutcome(result=result)
+    result = read_notes(text, format=format, filename=filename, options=options)
     if dry_run:
-        return outcome
-    with transaction.atomic():
-        for doc in result.days:
-            outcome.saved.append(save_day(doc))
-    return outcome
+        return ImportOutcome(result=result)
+    return save_days(result, confirm_removal=confirm_removal)

@@ -44,3 +44,45 @@ def test_it_lets_an_editor_preview_and_publish_a_summary(pages, page, demo_day, 
     expect(reader.locator(".summary")).to_contain_text("A great day: docker service ls everywhere.")
     expect(reader.locator(".summary em")).to_have_text("everywhere")
     expect(reader.get_by_role("link", name="Admin")).to_have_count(0)
+
+
+PARTIAL = """---
+conference: DockerCon 2016
+day: 1
+---
+
+## Keynote highlights
+
+- Docker 1.12 has orchestration built in
+- Swarm mode is optional
+"""
+
+
+def test_it_asks_an_editor_before_an_import_removes_notes(pages, page, demo_day, django_user_model):
+    from talks.models import Talk
+
+    django_user_model.objects.create_superuser(username="editor", password="editor-password")
+    page.goto("/admin/talks/day/")
+    page.get_by_label("Username").fill("editor")
+    page.get_by_label("Password").fill("editor-password")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="Import notes").click()
+    expect(page).to_have_title(re.compile("^Import notes"))
+
+    page.get_by_label("Or paste the notes").fill(PARTIAL)
+    page.get_by_role("button", name="Preview").click()
+    expect(page).to_have_title(re.compile("^Preview import: DockerCon 2016 Highlights Day 1"))
+    expect(page.locator(".import-changes")).to_contain_text("Removes: 3 talks")
+    expect(page.locator(".import-changes")).to_contain_text("Keeps the day's title, intro")
+
+    page.get_by_role("button", name="Import these notes").click()  # without ticking the box
+    expect(page.locator("#import-error")).to_contain_text("Nothing was imported")
+    assert Talk.objects.filter(day=demo_day).count() == 4
+    # The refusal is an HTTP 400, as it should be; the browser logs that as an error.
+    pages.errors[:] = [e for e in pages.errors if "/import/confirm/" not in e or "400" not in e]
+
+    page.get_by_label("Yes, remove these talks, notes and snippets").check()
+    page.get_by_role("button", name="Import these notes").click()
+    expect(page).to_have_url(re.compile(f"/admin/talks/day/{demo_day.pk}/change/$"))
+    expect(page.locator(".messagelist")).to_contain_text("Imported “DockerCon 2016 Highlights")
+    assert Talk.objects.filter(day=demo_day).count() == 1

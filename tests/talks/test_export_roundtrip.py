@@ -114,6 +114,9 @@ def highlight(children) -> st.SearchStrategy[HighlightDoc]:
         tags=TAGS,
         children=children,
         snippets=SNIPPETS,
+        resolved_at=st.sampled_from([None, dt.datetime(2020, 5, 5, 9, 30, 1, 5, tzinfo=dt.UTC)]),
+        resolution=st.sampled_from(["", "Found it.", 'A "quoted" {x}\nC:\\n}']),
+        resolution_url=st.sampled_from(["", "https://example.org/answer?a=1"]),
     )
 
 
@@ -178,3 +181,47 @@ def test_it_reads_back_any_exported_day(doc):
     result = parse_notes(markdown)
     assert comparable(result.day) == comparable(doc), markdown
     assert MarkdownExporter().render_day(result.day) == markdown
+    assert _answers(result.day.talks) == _answers(doc.talks)
+
+
+def _answers(talks: list[TalkDoc]) -> list[tuple]:
+    out, stack = [], [h for talk in talks for h in talk.highlights]
+    while stack:
+        note = stack.pop()
+        out.append((note.resolved_at, note.resolution, note.resolution_url))
+        stack.extend(note.children)
+    return out
+
+
+def test_it_round_trips_resolved_follow_ups_with_their_answers(demo_day):
+    from django.utils import timezone
+
+    from talks.models import Highlight
+
+    answers = {}
+    for index, note in enumerate(Highlight.objects.filter(kind="follow-up").order_by("pk")):
+        note.resolution = [
+            "Yes: `docker service ps` shows it.",
+            'It "depends" {on the kernel}\nsee \\n and C:\\tmp',
+            "",
+        ][index]
+        note.resolution_url = ["https://example.org/a?b=1&c=2", "", "https://example.org/c"][index]
+        note.resolved_at = timezone.now() if index != 1 else None
+        note.save()
+        answers[note.text] = (note.resolution, note.resolution_url, note.resolved_at)
+    markdown = export(demo_day)
+    assert 'resolution="Yes: `docker service ps` shows it."' in markdown
+    assert "resolution-url=https://example.org/a?b=1&c=2}" in markdown
+
+    Conference.objects.all().delete()
+    day = import_notes(markdown).saved[0][0]
+
+    assert export(day) == markdown
+    stored = {
+        note.text: (note.resolution, note.resolution_url, note.resolved_at)
+        for note in Highlight.objects.filter(kind="follow-up")
+    }
+    assert stored == answers
+    assert Highlight.objects.get(resolution__startswith="Yes").resolution_html == (
+        "Yes: <code>docker service ps</code> shows it."
+    )

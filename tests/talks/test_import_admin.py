@@ -9,8 +9,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError
 from django.test import Client
 
-from talks.admin_import import SESSION_KEY
-from talks.models import Day, Highlight, Talk
+from talks.admin_import import MAX_PASTE_CHARACTERS, SESSION_KEY, ImportNotesForm
+from talks.models import Conference, Day, Highlight, Tag, Talk
 from tests.talks.test_import_seed import SEED
 
 URL = "/admin/talks/day/import/"
@@ -157,3 +157,132 @@ def test_it_keeps_only_a_few_previews_in_the_session(staff_client):
     for _ in range(5):
         preview(staff_client, text=SEED.read_text())
     assert len(staff_client.session[SESSION_KEY]) == 3
+
+
+# --- what is not notes at all ------------------------------------------------------------------
+
+
+def test_it_refuses_a_json_export_and_says_what_to_import_instead(staff_client, demo_day):
+    exported = staff_client.get("/c/dockercon-2016/day-1/export.json").content
+    Conference.objects.all().delete()
+    for name in ("day-1.json", "notes.txt"):
+        response = preview(staff_client, file=SimpleUploadedFile(name, exported))
+        assert response.status_code == 400
+        page = response.content.decode()
+        assert "This is a Confnotes JSON export; import the Markdown export (.md) instead" in page
+        assert 'id="id_file_error"' in page
+    assert not Conference.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("page.html", b"<!DOCTYPE html><html><body>x</body></html>", "This is a web page (HTML)"),
+        ("notes.txt", b"  <html lang=en><p>Hi</p></html>", "This is a web page (HTML)"),
+        ("data.json", b'{"talks": []}', "This is a JSON file, not notes"),
+        ("talks.csv", b"title,speaker,room\nA,B,C\n", "This looks like a spreadsheet (CSV)"),
+        ("talks.txt", b"a,b,c\n1,2,3\n4,5,6\n7,8,9\n1,1,1\n2,2,2\n", "looks like a spreadsheet"),
+    ],
+)
+def test_it_refuses_other_formats(staff_client, name, content, message):
+    response = preview(staff_client, file=SimpleUploadedFile(name, content))
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Conference.objects.exists()
+
+
+# --- large documents ---------------------------------------------------------------------------
+
+
+def test_it_previews_a_large_document_in_part_and_imports_all_of_it(staff_client):
+    bullets = "\n".join(f"- Note number {n} about swarm" for n in range(2_000))
+    text = f"---\nconference: Big Conf 2020\nday: 1\n---\n\n## One long talk\n\n{bullets}\n"
+    response = preview(staff_client, file=SimpleUploadedFile("big.md", text.encode()))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "1 talk, 2000 highlights" in page
+    assert "Note number 49 about swarm" in page
+    assert "Note number 50 about swarm" not in page
+    assert "… and 1,950 more notes in this talk, not shown here." in page
+    assert "In all, 1,950 notes of this day are not shown; all of them are imported." in page
+    assert len(response.content) < 100_000
+    staff_client.post(CONFIRM, {"token": token_of(response)})
+    assert Highlight.objects.count() == 2_000
+
+
+# --- pasting a lot -----------------------------------------------------------------------------
+
+
+def test_the_paste_limit_fits_in_what_django_accepts_from_a_browser(settings):
+    # Up to 3 bytes of UTF-8 per character (CRLF is 2 for one), plus the form's other fields.
+    assert MAX_PASTE_CHARACTERS * 3 + 16_384 <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    assert f'maxlength="{MAX_PASTE_CHARACTERS}"' in str(ImportNotesForm()["text"])
+
+
+def test_a_long_accented_paste_gets_the_forms_own_message(staff_client):
+    text = "Conf 2020 Day 1\r\n\r\n" + "é\r\n" * (MAX_PASTE_CHARACTERS // 2)
+    response = preview(staff_client, text=text)
+    assert response.status_code == 400
+    assert f"The pasted notes are too long ({len(text):,} characters); paste at most" in (
+        response.content.decode()
+    )
+
+
+def test_a_request_too_large_for_django_gets_a_clear_page(staff_client):
+    # The CSRF middleware reads (and refuses) an oversized body before any view runs: the
+    # site's handler400 answers it.
+    text = "Conférence 2020 Day 1\r\n\r\n" + "déjà vu\r\n" * 300_000  # 3.6 MB of form data
+    response = preview(staff_client, text=text)
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "<title>Import failed |" in page
+    assert "The notes sent are too large for one request (over 2.5 MB). Paste at most" in page
+    assert "or upload the notes as a file (up to 5 MB)." in page
+    assert 'name="csrfmiddlewaretoken"' in page  # the form works again at once
+    assert Day.objects.count() == 0
+    other = staff_client.post("/admin/talks/day/markdown-preview/", {"text": text})
+    assert other.status_code == 400
+    assert "The notes sent are too large" not in other.content.decode()
+
+
+# --- errors at their field, and page titles ----------------------------------------------------
+
+
+def test_errors_about_the_input_are_shown_at_its_field(staff_client):
+    page = preview(
+        staff_client, file=SimpleUploadedFile("a.png", b"\x89PNG\x00\x00\x00IHDR")
+    ).content.decode()
+    field = re.search(r"<input type=\"file\"[^>]*>", page).group(0)
+    assert 'aria-invalid="true"' in field
+    assert 'aria-describedby="id_file_helptext id_file_error"' in field
+    assert re.search(r'<ul class="errorlist" id="id_file_error"><li>This looks like a binary', page)
+    page = preview(staff_client, text="   \n ").content.decode()
+    assert re.search(r'<ul class="errorlist" id="id_text_error"><li>The notes are empty', page)
+    page = preview(staff_client, text="notes\n\n- a\n").content.decode()
+    assert re.search(r'id="id_conference_error"><li>Could not tell which conference', page)
+
+
+def test_each_step_has_a_title_of_its_own(staff_client):
+    assert "<title>Import notes |" in staff_client.get(URL).content.decode()
+    assert "<title>Import failed |" in preview(staff_client, text="").content.decode()
+    page = preview(staff_client, text=SEED.read_text()).content.decode()
+    assert "<title>Preview import: DockerCon 2016 Highlights Day 1 |" in page
+    assert "<h1>Preview import: DockerCon 2016 Highlights Day 1</h1>" in page
+
+
+def test_a_renamed_tag_is_reused_on_confirm(staff_client):
+    Tag.objects.create(name="Container security", slug="security")
+    text = (
+        "---\nconference: Tag Conf 2020\nday: 1\n---\n\n"
+        '## A talk {tags="Networking, Container security"}\n\n'
+        '- a note {tags="container SECURITY"}\n'
+    )
+    response = preview(staff_client, text=text)
+    confirmed = staff_client.post(CONFIRM, {"token": token_of(response)})
+    assert confirmed.status_code == 302
+    talk = Talk.objects.get()
+    assert (talk.title, sorted(t.slug for t in talk.tags.all())) == (
+        "A talk",
+        ["networking", "security"],
+    )
+    assert Tag.objects.count() == 2

@@ -65,10 +65,28 @@ def test_it_explains_why_a_file_cannot_be_imported(db, tmp_path, content, messag
     assert Day.objects.count() == 0
 
 
-def test_it_refuses_files_over_five_megabytes(db, tmp_path):
+def test_it_refuses_files_over_five_megabytes_giving_their_real_size(db, tmp_path):
     path = tmp_path / "huge.txt"
-    path.write_bytes(b"x" * (5 * 1024 * 1024 + 10))
-    with pytest.raises(CommandError, match=r"huge.txt: The notes are 5.0 MB .* the limit is 5 MB"):
+    path.write_bytes(b"x" * 6_186_598)
+    with pytest.raises(
+        CommandError, match=r"huge.txt: The notes are 5.9 MB \(6,186,598 bytes\); the limit is 5 MB"
+    ):
+        run(str(path))
+
+
+def test_it_refuses_too_much_standard_input(db, monkeypatch):
+    data = io.BytesIO(b"x" * (5 * 1024 * 1024 + 10))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(data))
+    with pytest.raises(CommandError, match=r"-: The notes are more than 5 MB; the limit is 5 MB\."):
+        run("-")
+
+
+def test_it_refuses_a_json_export(db, tmp_path, demo_day):
+    from talks.exporting import JsonExporter
+
+    path = tmp_path / "day1.json"
+    path.write_text(JsonExporter().export_day(demo_day))
+    with pytest.raises(CommandError, match="This is a Confnotes JSON export; import the Markdown"):
         run(str(path))
 
 

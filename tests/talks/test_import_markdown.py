@@ -181,3 +181,21 @@ def test_it_keeps_setext_headings_and_tables():
     day = parse_notes(text, format="markdown").day
     assert day.title == "Conf 2020 Day 1"
     assert day.talks[0].highlights[0].text == "| a | b |\n|---|---|\n| 1 | 2 |"
+
+
+def test_tags_may_have_spaces_after_their_commas():
+    text = "---\nconference: Conf 2020\nday: 1\n---\n\n## Talk {tags=a, b,c}\n\n- x {tags=d, e}\n"
+    result = parse_notes(text)
+    talk = result.day.talks[0]
+    assert (talk.title, talk.tags, talk.highlights[0].tags) == ("Talk", ["a", "b", "c"], ["d", "e"])
+    assert result.warnings == []
+
+
+def test_an_attribute_block_it_cannot_read_is_kept_in_the_title_with_a_warning():
+    text = "---\nconference: Conf 2020\nday: 1\n---\n\n## Talk {tags=a b}\n\n- x\n"
+    result = parse_notes(text)
+    assert result.day.talks[0].title == "Talk {tags=a b}"
+    assert [str(w) for w in result.warnings] == [
+        "line 6: The {…} at the end of this talk title was not understood as facts about the "
+        "talk (such as {#slug .keynote tags=a, b}); it was kept in the title."
+    ]

@@ -30,6 +30,7 @@ def comparable(value, *, tags: bool = True):
         return [comparable(item, tags=tags) for item in value]
     if dataclasses.is_dataclass(value):
         skip = {"source_line", "id", "line_ids", "resolved_at", "resolution", "resolution_url"}
+        skip.add("absent")  # what a parse did not find, not what the day holds
         if not tags:
             skip.add("tags")
         return {

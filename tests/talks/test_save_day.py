@@ -139,3 +139,19 @@ def _first_snippet(talk: TalkDoc) -> SnippetDoc:
             return doc.snippets[0]
         stack[:0] = doc.children
     return talk.snippets[0]
+
+
+def test_tags_are_reused_by_name_or_slug_whatever_their_other_half():
+    renamed = Tag.objects.create(name="Container security", slug="security")  # renamed in admin
+    custom = Tag.objects.create(name="Networking", slug="net")  # created with its own slug
+    doc = copy.deepcopy(DOCKERCON_2016_DAY_1)
+    doc.talks[0].tags = ["Networking", "security"]
+    doc.talks[1].tags = ["networking", "Container Security"]
+    save_day(doc)
+    names = {"networking", "net", "security", "container security", "container-security"}
+    same = [tag.pk for tag in Tag.objects.all() if {tag.name.lower(), tag.slug} & names]
+    assert sorted(same) == [renamed.pk, custom.pk]
+    assert [tag.pk for tag in Talk.objects.get(slug=doc.talks[1].slug).tags.all()] == [
+        renamed.pk,
+        custom.pk,
+    ]

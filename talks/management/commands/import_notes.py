@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from pathlib import Path
 
@@ -15,10 +16,13 @@ from talks.importing import (
     MAX_IMPORT_BYTES,
     ImportOptions,
     NotesInputError,
+    RemovalNotConfirmed,
     day_stats,
     decode_notes,
     import_notes,
+    planned_removals,
 )
+from talks.importing.decoding import check_size, describe_size
 from talks.importing.parse import MAX_DAY_NUMBER
 
 
@@ -41,7 +45,8 @@ class Command(BaseCommand):
     help = (
         "Import conference notes from a plain-text or Markdown file (- reads standard input). "
         "Importing the same document again updates the notes instead of duplicating them; "
-        "nothing is saved unless everything is."
+        "nothing is saved unless everything is. An import that would remove stored talks, notes "
+        "or snippets (not in the file) says what and saves nothing, unless --replace is given."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -58,6 +63,13 @@ class Command(BaseCommand):
         parser.add_argument("--date", type=_date, help="The day's date, YYYY-MM-DD.")
         parser.add_argument(
             "--dry-run", action="store_true", help="Show what would be imported; save nothing."
+        )
+        parser.add_argument(
+            "--replace",
+            "--yes",
+            action="store_true",
+            help="Let the import remove stored talks, notes and snippets that the file no "
+            "longer has (without it, such an import is refused and nothing is saved).",
         )
 
     def handle(self, *args, **options) -> None:
@@ -78,7 +90,16 @@ class Command(BaseCommand):
                     date=options["date"],
                 ),
                 dry_run=options["dry_run"],
+                confirm_removal=options["replace"],
             )
+        except RemovalNotConfirmed as error:
+            for doc, found in error.planned:
+                self.stderr.write(f"{name}: “{doc.title}”: would remove {found.describe()}.")
+            raise CommandError(
+                f"{name}: nothing was saved: this import would remove what is listed above "
+                "(in the stored day, not in the file). Run it again with --replace to remove "
+                "them, or add them to the file."
+            ) from None
         except NotesInputError as error:
             raise CommandError(f"{name}: {error}") from None
         except DatabaseError as error:
@@ -102,21 +123,35 @@ class Command(BaseCommand):
                 )
             self.stdout.write(line)
         if options["dry_run"]:
+            for doc, found in planned_removals(outcome.days):
+                self.stdout.write(
+                    f"Importing would remove from “{doc.title}”: {found.describe()}"
+                    f"{'' if options['replace'] else ' (it needs --replace)'}."
+                )
             self.stdout.write("Dry run: nothing was saved.")
         elif outcome.result.warnings:
             count = len(outcome.result.warnings)
             self.stdout.write(f"Imported with {count} warning{'s' if count != 1 else ''} (above).")
 
     def _read(self, name: str) -> bytes:
+        """The file's bytes; a file over the limit is refused with its real size."""
         if name == "-":
             data = sys.stdin.buffer.read(MAX_IMPORT_BYTES + 1)
-        else:
-            path = Path(name)
-            if not path.is_file():
-                raise CommandError(f"{name}: no such file.")
-            try:
-                with path.open("rb") as handle:
-                    data = handle.read(MAX_IMPORT_BYTES + 1)
-            except OSError as error:
-                raise CommandError(f"{name}: cannot be read ({error.strerror}).") from None
-        return data
+            if len(data) > MAX_IMPORT_BYTES:
+                limit = describe_size(MAX_IMPORT_BYTES)
+                raise CommandError(
+                    f"-: The notes are more than {limit}; the limit is {limit}. Split the "
+                    "document into days and import them one by one."
+                )
+            return data
+        path = Path(name)
+        if not path.is_file():
+            raise CommandError(f"{name}: no such file.")
+        try:
+            check_size(os.stat(path).st_size)
+            with path.open("rb") as handle:
+                return handle.read(MAX_IMPORT_BYTES + 1)
+        except NotesInputError as error:
+            raise CommandError(f"{name}: {error}") from None
+        except OSError as error:
+            raise CommandError(f"{name}: cannot be read ({error.strerror}).") from None
