@@ -49,6 +49,7 @@ EXCERPT_CHARS = 200
 # notes than this says little on its own; the results page suggests adding another.
 RANK_WINDOW = 300
 TITLE_WEIGHT = 10.0  # a word in a title counts as much as ten in a body
+DAY_SUMMARY_ANCHOR = "summary-heading"  # templates/talks/day.html
 
 
 class Kind(IntEnum):
@@ -126,6 +127,7 @@ class Query:
     text: str
     terms: tuple[Term, ...]
     shortened: bool = False
+    long_words: bool = False  # words over MAX_WORD_CHARS were left out: no note has them
 
     def __bool__(self) -> bool:
         return bool(self.terms)
@@ -160,16 +162,21 @@ def parse_query(text: str) -> Query:
     text = text[:MAX_QUERY_CHARS]
     pieces = text.split('"')
     terms: list[Term] = []
+    long_words = False
     for index, piece in enumerate(pieces):
         quoted = index % 2 == 1
         closed = quoted and index < len(pieces) - 1  # an odd last piece is an unclosed quote
         for chunk in [piece] if quoted else piece.split():
-            words = tuple(w for _, _, w in _word_spans(chunk) if len(w) <= MAX_WORD_CHARS)
+            all_words = [w for _, _, w in _word_spans(chunk)]
+            words = tuple(w for w in all_words if len(w) <= MAX_WORD_CHARS)
+            long_words = long_words or len(words) < len(all_words)
             if words:
                 term = Term(words, prefix=not closed and len(words[-1]) >= MIN_PREFIX_CHARS)
                 if term not in terms:
                     terms.append(term)
-    return Query(text, tuple(terms[:MAX_TERMS]), shortened or len(terms) > MAX_TERMS)
+    return Query(
+        text, tuple(terms[:MAX_TERMS]), shortened or len(terms) > MAX_TERMS, long_words=long_words
+    )
 
 
 # Documents: what one row of the index holds ------------------------------------------------------
@@ -769,17 +776,19 @@ def _hits(keys: Sequence[int], query: Query, using: str) -> list[SearchHit]:
             hit = SearchHit(
                 Kind.SNIPPET,
                 url(*where, _anchor(Snippet, pk=pk)),
-                heading=excerpt(first or _lines_label(len(lines)), query, width=None),
+                heading=excerpt(first or _commands_label(context), query, width=None),
                 excerpt=_command_lines(lines, query),
                 context=f"{context} · {day_title}",
                 is_code=True,
             )
         else:
             summary, intro = plain_text(second), plain_text(first)
-            text = summary if match_spans(summary, query) or not intro else intro
+            in_summary = bool(summary) and (bool(match_spans(summary, query)) or not intro)
+            text = summary if in_summary else intro
             hit = SearchHit(
                 Kind.DAY,
-                url(*where),
+                # The summary has a heading of its own on the day page; the intro opens it.
+                url(*where, DAY_SUMMARY_ANCHOR if in_summary else ""),
                 heading=excerpt(day_title, query, width=None),
                 excerpt=excerpt(text, query),
                 context=context,
@@ -789,8 +798,10 @@ def _hits(keys: Sequence[int], query: Query, using: str) -> list[SearchHit]:
     return [hits[key] for key in keys if key in hits]
 
 
-def _lines_label(count: int) -> str:
-    return f"{count} command line{'' if count == 1 else 's'}"
+def _commands_label(talk_title: str) -> str:
+    """The heading of a block without a caption: whose commands they are, which reads on its
+    own in a list of results (a count of lines did not)."""
+    return f"Commands in “{talk_title}”"
 
 
 def _command_lines(commands: list[str], query: Query) -> SafeString:

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -17,12 +17,15 @@ from django.views.decorators.http import require_POST
 
 from . import followups
 from .models import Conference, Day, Tag
+from .search import MAX_WORD_CHARS
 from .search import search as search_notes
 
 PER_PAGE = 20
 POPOVER_SIZE = 6
 POPOVER_TARGET = "search-popover"  # the header box's results, on every page but this one
 MAX_PAGE = 50
+FILTERS = ("conference", "day", "tag")
+RESOLVE_PERMISSION = "talks.change_highlight"
 
 
 class DayChoiceField(forms.ModelChoiceField):
@@ -58,6 +61,17 @@ class SearchForm(forms.Form):
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
 
+    def page_notice(self) -> str:
+        """What to say when the page asked for does not exist (page 1 is shown instead)."""
+        if "page" not in self.errors:
+            return ""
+        asked = Truncator(self.data.get("page", "")).chars(20)
+        if asked.isdigit() and int(asked) > MAX_PAGE:
+            return f"There is no page {asked} (results stop at page {MAX_PAGE}); showing page 1."
+        if asked.lstrip("-").isdigit():
+            return f"There is no page {asked}; showing page 1."
+        return f"There is no page “{asked}”; showing page 1."
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         for name in ("conference", "day", "tag"):  # a changed filter searches again at once
@@ -67,7 +81,8 @@ class SearchForm(forms.Form):
 
 
 def search(request: HttpRequest) -> HttpResponse:
-    """Search results; to htmx, only the results (``#results``), or fewer for the header box."""
+    """Search results; to htmx, only the results with their status and title (``#results_htmx``),
+    or fewer for the header box."""
     form = SearchForm(request.GET)
     form.is_valid()  # a filter that no longer exists is dropped with a note, never an error
     data = form.cleaned_data
@@ -81,12 +96,11 @@ def search(request: HttpRequest) -> HttpResponse:
         page=1 if popover else data.get("page") or 1,
         per_page=POPOVER_SIZE if popover else PER_PAGE,
     )
-    params = request.GET.copy()
-    params.pop("page", None)
-    params["page"] = str(results.page + 1)
     template = "talks/search.html"
     if request.htmx and not request.htmx.history_restore_request:
-        template += "#results"
+        template += "#results_htmx"
+    notices = [e for name in FILTERS for e in form.errors.get(name, [])]
+    notices += [notice] if (notice := form.page_notice()) else []
     response = render(
         request,
         template,
@@ -96,15 +110,34 @@ def search(request: HttpRequest) -> HttpResponse:
             "query": results.query,
             "results": results,
             "filtered": any(filters.values()),
-            "notices": [
-                e for name in ("conference", "day", "tag") for e in form.errors.get(name, [])
-            ],
+            "notices": notices,
             "popover": popover,
-            "next_page_query": params.urlencode(),
+            "status_id": f"{POPOVER_TARGET}-status" if popover else "search-status",
+            "max_word_chars": MAX_WORD_CHARS,
+            "first_page_query": _page_query(form, 1),
+            "previous_page_query": _page_query(form, results.page - 1) if results.page > 1 else "",
+            "next_page_query": (
+                _page_query(form, results.page + 1)
+                if results.has_next and results.page < MAX_PAGE
+                else ""
+            ),
         },
     )
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
+
+
+def _page_query(form: SearchForm, page: int) -> str:
+    """The query string of another page of these results: no empty parameters, nor filters
+    that no longer exist."""
+    params = QueryDict(mutable=True)
+    for name in ("q", *FILTERS):
+        value = form.data.get(name, "")
+        if value and name not in form.errors:
+            params[name] = value
+    if page > 1:
+        params["page"] = str(page)
+    return params.urlencode()
 
 
 def follow_ups(request: HttpRequest, slug: str | None = None) -> HttpResponse:
@@ -119,12 +152,13 @@ def _follow_ups_page(
     conference: Conference | None,
     state: str,
     failed: tuple[int, followups.ResolveForm] | None = None,
+    denied: str = "",
     back: str = "",
 ) -> HttpResponse:
     state = state if state in followups.STATES else "open"
     scope = followups.follow_ups().in_conference(conference)
     items = list(scope.in_state(state).for_listing())
-    if request.user.is_staff:
+    if _can_resolve(request.user):
         for item in items:
             item.resolve_form = followups.ResolveForm(prefix=item.anchor)
             if failed and failed[0] == item.pk:
@@ -149,10 +183,22 @@ def _follow_ups_page(
             "states": followups.STATES,
             "counts": scope.counts(),
             "failed": failed,
+            "denied": denied,
+            # Tabs link here, not to "?state=": this page also answers a POST to resolve.
+            "list_url": (
+                reverse("talks:conference_follow_ups", args=[conference.slug])
+                if conference
+                else reverse("talks:follow_ups")
+            ),
             "back": back or request.get_full_path(),
         },
-        status=400 if failed else 200,
+        status=403 if denied else 400 if failed else 200,
     )
+
+
+def _can_resolve(user) -> bool:
+    """Editors who may change notes may answer their follow-ups (the answer is part of one)."""
+    return user.is_staff and user.has_perm(RESOLVE_PERMISSION)
 
 
 @require_POST
@@ -165,6 +211,17 @@ def resolve_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect_to_login(back)
     if not request.user.is_staff:
         raise PermissionDenied("Only editors can resolve follow-ups.")
+    if not _can_resolve(request.user):
+        return _follow_ups_page(
+            request,
+            conference=None,
+            state="open",
+            denied=(
+                "The follow-up was not marked resolved: resolving needs permission to change "
+                "notes, which your account does not have. An administrator can give it to you."
+            ),
+            back=back,
+        )
     candidates = followups.follow_ups().select_related("talk__day__conference")
     highlight = get_object_or_404(candidates, pk=pk)
     form = followups.ResolveForm(request.POST, prefix=highlight.anchor)

@@ -1,6 +1,7 @@
 // Small progressive enhancements; every page works without them.
 (function () {
   "use strict";
+  const on = document.addEventListener.bind(document);
 
   function announce(button, text) {
     const original = button.dataset.label || button.textContent;
@@ -13,7 +14,7 @@
     if (navigator.clipboard && window.isSecureContext) {
       return navigator.clipboard.writeText(text);
     }
-    // Fallback for plain-HTTP origins such as 127.0.0.1 without TLS.
+    // Plain-HTTP origins (127.0.0.1):
     const area = document.createElement("textarea");
     area.value = text;
     area.setAttribute("readonly", "");
@@ -25,8 +26,8 @@
     return ok ? Promise.resolve() : Promise.reject(new Error("copy failed"));
   }
 
-  // <button data-copy="text">: a real button, so Enter and Space work from the keyboard.
-  document.addEventListener("click", function (event) {
+  // <button data-copy="text">: a real button, for Enter and Space.
+  on("click", function (event) {
     const button = event.target.closest("button[data-copy]");
     if (!button) return;
     copyText(button.dataset.copy).then(
@@ -35,42 +36,39 @@
     );
   });
 
-  // htmx requests carry the CSRF token from the CSRF cookie, as Django's documentation shows
-  // for AJAX: pages hold no token of their own, so a cached page is the same for everyone.
+  // htmx sends the CSRF cookie's token: pages hold none, so a cached page suits everyone.
   function csrfToken() {
     const name = document.body.dataset.csrfCookie + "=";
     const cookie = document.cookie.split("; ").find(function (c) { return c.startsWith(name); });
     return cookie ? decodeURIComponent(cookie.slice(name.length)) : "";
   }
 
-  document.addEventListener("htmx:configRequest", function (event) {
+  on("htmx:configRequest", function (event) {
     const token = csrfToken();
     if (token && !event.detail.headers["X-CSRFToken"]) {
       event.detail.headers["X-CSRFToken"] = token;
     }
   });
 
-  // A button that htmx disables while its request is under way (hx-disabled-elt) drops the
-  // keyboard focus to the page; once the request ends, the focus goes back to it.
+  // A button htmx disables during its request (hx-disabled-elt) gets the focus back after.
   const focusDuringRequest = new WeakMap();
 
-  document.addEventListener("htmx:beforeRequest", function (event) {
+  on("htmx:beforeRequest", function (event) {
     const active = document.activeElement;
     if (active && active !== document.body && event.detail.elt.contains(active)) {
       focusDuringRequest.set(event.detail.elt, active);
     }
   });
 
-  document.addEventListener("htmx:afterRequest", function (event) {
+  on("htmx:afterRequest", function (event) {
     const was = focusDuringRequest.get(event.detail.elt);
     focusDuringRequest.delete(event.detail.elt);
     const lost = !document.activeElement || document.activeElement === document.body;
     if (was && lost && was.isConnected && !was.disabled) was.focus();
   });
 
-  // A message under a block's toolbar (such as "Your sandbox is being removed") is about the
-  // last action there: the next Run, Run all or Reset in that block clears it.
-  document.addEventListener("htmx:beforeRequest", function (event) {
+  // A message under a block's toolbar is about its last action: the next one clears it.
+  on("htmx:beforeRequest", function (event) {
     if (event.detail.requestConfig.verb !== "post") return;
     const block = event.detail.elt.closest("figure.snippet");
     if (!block) return;
@@ -79,30 +77,61 @@
     });
   });
 
-  // The header search's popover of results closes on Esc or a click outside the search box;
-  // typing opens it again. (Esc also clears a search input: the empty search answers nothing.)
-  function closeSearchPopover() {
+  // The header search's popover closes on Esc (keeping the words), a click elsewhere or the
+  // focus leaving it (it would cover the focused link).
+  function closeSearchPopover(event) {
     const popover = document.getElementById("search-popover");
     if (!popover || !popover.firstChild) return;
+    if (event) event.preventDefault();
     const hadFocus = popover.contains(document.activeElement);
     popover.replaceChildren();
-    if (hadFocus) document.getElementById("site-search").focus();  // not lost to the page
+    popover.nextElementSibling.replaceChildren();  // its status
+    if (hadFocus) popover.parentNode.querySelector("input").focus();
   }
-
-  document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && event.target.closest && event.target.closest(".search-box-wrap")) {
-      closeSearchPopover();
-    }
+  on("keydown", function (event) {
+    if (event.key === "Escape") closeSearchPopover(event);
   });
-
-  document.addEventListener("click", function (event) {
+  on("click", function (event) {
     if (!event.target.closest(".search-box-wrap")) closeSearchPopover();
   });
+  on("focusout", function (event) {
+    const wrap = event.target.closest(".search-box-wrap");
+    if (wrap && event.relatedTarget && !wrap.contains(event.relatedTarget)) closeSearchPopover();
+  });
 
-  // Confirmation for destructive buttons without inline script: <button data-confirm="...">.
-  // Asked while the submit event is captured on its way down, before htmx's listener on the
-  // form sends the request; a cancelled submit then never reaches the form (nor htmx).
-  document.addEventListener("submit", function (event) {
+  // /search/'s address has no empty filters; after Back the fields follow it (not the value
+  // attributes that history snapshots keep).
+  const FIELDS = ["q", "conference", "day", "tag"];
+  on("htmx:configRequest", function (event) {
+    if (event.detail.elt.closest(".search-form")) FIELDS.forEach(function (name) {
+      if (event.detail.parameters[name] === "") delete event.detail.parameters[name];
+    });
+  });
+
+  function followAddress() {
+    const form = document.querySelector(".search-form");
+    const params = new URLSearchParams(location.search);
+    if (form) FIELDS.forEach(function (name) {
+      const field = form.elements[name];
+      field.value = params.get(name) || "";
+      if (field.selectedIndex < 0) field.value = "";  // a gone filter
+    });
+  }
+  on("htmx:historyRestore", followAddress);
+  addEventListener("popstate", function () { setTimeout(followAddress); });
+
+  // Previous/Next results: focus the first new one, show the count.
+  on("htmx:afterSettle", function (event) {
+    const first = event.target.querySelector(".search-hit-heading");
+    if (event.target.id !== "search-results" || !first
+        || !event.detail.requestConfig.elt.hasAttribute("data-search-pager")) return;
+    document.getElementById("search-status").scrollIntoView();
+    first.focus({ preventScroll: true });
+  });
+
+  // <button data-confirm="...">: asked as the submit event is captured, before htmx's listener
+  // on the form sends the request; a cancelled submit never reaches it.
+  on("submit", function (event) {
     const button = event.submitter;
     if (button && button.dataset.confirm && !window.confirm(button.dataset.confirm)) {
       event.preventDefault();

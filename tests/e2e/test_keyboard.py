@@ -138,3 +138,64 @@ def test_it_works_with_the_keyboard_alone(page, demo_day):
     tab_to(page, re.compile("seccomp", re.IGNORECASE))
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(re.escape(DAY_URL)))
+
+
+COVERED = """() => {
+    const el = document.activeElement;
+    const box = el.getBoundingClientRect();
+    const top = document.elementFromPoint(box.left + box.width / 2, box.top + box.height / 2);
+    return !(top && (el === top || el.contains(top)));
+}"""
+
+
+def test_it_lets_the_keyboard_leave_the_header_search(pages, demo_day):
+    page = pages.new(width=390, height=844)
+    page.goto("/tags/")
+    box = page.locator("#site-search")
+    popover = page.locator("#search-popover")
+    box.focus()
+    page.keyboard.type("tls", delay=20)
+    expect(popover.locator(".search-hits a").first).to_be_visible()
+    # The popover's count is read from its status, beside it; the list itself is not live.
+    expect(page.locator("#search-popover-status")).to_have_text(re.compile(r"\bfor tls\b"))
+    assert popover.get_attribute("aria-live") is None
+
+    # Esc closes the popover and keeps the words (Chromium would empty the field); a second
+    # Esc may empty it, as browsers do.
+    page.keyboard.press("Escape")
+    expect(popover).to_be_hidden()
+    expect(box).to_have_value("tls")
+    expect(box).to_be_focused()
+    expect(page.locator("#search-popover-status")).to_have_text("")
+    page.keyboard.press("Escape")
+    expect(box).to_have_value("")
+
+    # Tab through the popover and past its last link: it closes and covers nothing.
+    page.keyboard.type("tls", delay=20)
+    links = popover.locator("a")
+    expect(links.first).to_be_visible()
+    last = links.last.get_attribute("href")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.getAttribute('href')") == last:
+            break
+    else:
+        raise AssertionError("Tab never reached the popover's last link")
+    expect(popover).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(popover).to_be_hidden()
+    focused = page.evaluate(FOCUSED)
+    assert focused and focused["onScreen"], focused
+    assert not page.evaluate(COVERED)
+    assert page.evaluate("() => !document.activeElement.closest('.search-box-wrap')")
+
+    # Back in the box, typing opens it again; Esc from a link in it closes it.
+    box.focus()
+    page.keyboard.type("s", delay=20)
+    expect(links.first).to_be_visible()
+    links.first.focus()
+    page.keyboard.press("Escape")
+    expect(popover).to_be_hidden()
+    expect(box).to_be_focused()
+    expect(box).to_have_value("tlss")
+    assert not pages.errors, pages.errors

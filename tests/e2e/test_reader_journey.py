@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from talks.documents import ConferenceDoc, DayDoc, HighlightDoc, TalkDoc, save_day
 from talks.models import Day, Highlight
 from tests.e2e.conftest import DAY_URL
 
@@ -72,3 +73,87 @@ def test_it_takes_a_reader_from_home_to_a_note_search_and_the_next_day(page, dem
     expect(page).to_have_url(re.compile(re.escape(DAY_URL) + "$"))
     # The sign-off now links the day that was written meanwhile.
     expect(page.locator(".next-day-link a")).to_have_attribute("href", "/c/dockercon-2016/day-2/")
+
+
+TITLE = "{} · Search · Confnotes"
+
+
+def test_it_keeps_the_search_form_in_step_with_the_address_on_back(page, demo_day):
+    box = page.locator("#search-q")
+    status = page.locator("#search-status")
+    page.goto("/search/")
+    expect(page).to_have_title("Search · Confnotes")
+    for words in ["swarm", "docker", "tls"]:
+        box.fill("")
+        box.press_sequentially(words, delay=20)
+        # No empty filters in the address (&conference=&day=&tag=), and the title follows.
+        expect(page).to_have_url(re.compile(rf"/search/\?q={words}$"))
+        expect(status).to_contain_text(f"for {words}")
+        expect(page).to_have_title(TITLE.format(words))
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/search/\?q=docker$"))
+    expect(status).to_contain_text("for docker")
+    expect(box).to_have_value("docker")
+    expect(page).to_have_title(TITLE.format("docker"))
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/search/\?q=swarm$"))
+    expect(box).to_have_value("swarm")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/search/$"))
+    expect(box).to_have_value("")
+    expect(page).to_have_title("Search · Confnotes")
+    page.go_forward()
+    expect(box).to_have_value("swarm")
+    expect(page).to_have_title(TITLE.format("swarm"))
+
+    # The filters too: after Back they show what the results were filtered by, and changing
+    # one then searches the words of the address, not those typed last.
+    tag = page.locator("#id_tag")
+    tag.select_option("networking")
+    expect(page).to_have_url(re.compile(r"/search/\?q=swarm&tag=networking$"))
+    box.fill("")
+    box.press_sequentially("tls", delay=20)
+    expect(page).to_have_url(re.compile(r"/search/\?q=tls&tag=networking$"))
+    tag.select_option("security")
+    expect(page).to_have_url(re.compile(r"/search/\?q=tls&tag=security$"))
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/search/\?q=tls&tag=networking$"))
+    expect(tag).to_have_value("networking")
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/search/\?q=swarm&tag=networking$"))
+    expect(box).to_have_value("swarm")
+    expect(tag).to_have_value("networking")
+    page.locator("#id_conference").select_option("dockercon-2016")
+    expect(page).to_have_url(
+        re.compile(r"/search/\?q=swarm&conference=dockercon-2016&tag=networking$")
+    )
+    expect(status).to_contain_text("Nothing matches swarm with these filters")
+
+
+def test_it_pages_through_results_with_the_focus_on_the_new_ones(page, demo_day):
+    notes = [HighlightDoc(f"Kubernetes note number {i}") for i in range(25)]
+    save_day(DayDoc(ConferenceDoc("KubeCon"), 1, "Day", talks=[TalkDoc("K", highlights=notes)]))
+    page.set_viewport_size({"width": 1280, "height": 600})
+    page.goto("/search/?q=kubernetes")
+    status = page.locator("#search-status")
+    hits = page.locator("#search-results .search-hit-heading")
+    expect(status).to_contain_text("Results 1–20 for kubernetes")
+    expect(page.get_by_role("link", name="Previous results")).to_have_count(0)
+    page.get_by_role("link", name="Next results").focus()
+    page.keyboard.press("Enter")
+
+    expect(page).to_have_url(re.compile(r"/search/\?q=kubernetes&page=2$"))
+    expect(status).to_contain_text("Results 21–25 for kubernetes")
+    expect(hits.first).to_be_focused()  # not <body>
+    expect(status).to_be_in_viewport()  # not left at the bottom of the page
+    expect(page.get_by_role("link", name="Next results")).to_have_count(0)
+
+    page.get_by_role("link", name="Previous results").click()
+    expect(page).to_have_url(re.compile(r"/search/\?q=kubernetes$"))
+    expect(status).to_contain_text("Results 1–20")
+    expect(hits.first).to_be_focused()
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/search/\?q=kubernetes&page=2$"))
+    expect(status).to_contain_text("Results 21–25")
+    expect(page.locator("#search-q")).to_have_value("kubernetes")

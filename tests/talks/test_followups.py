@@ -1,10 +1,11 @@
 """Follow-ups: the pages (overall, per conference), and resolving one (staff only)."""
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from talks.documents import ConferenceDoc, DayDoc, HighlightDoc, TalkDoc, save_day
-from talks.followups import follow_ups
+from talks.followups import follow_ups, resolve
 from talks.models import Conference, Day, Highlight, Talk
 from talks.search import search
 
@@ -84,12 +85,31 @@ def test_it_lists_one_conferences_follow_ups(client, demo_day):
 
 
 def test_it_shows_helpful_empty_states(client, db):
-    assert (
-        "No open follow-ups: everything asked has been answered."
-        in client.get("/follow-ups/").content.decode()
-    )
-    assert "No follow-ups yet." in client.get("/follow-ups/?state=all").content.decode()
+    nothing = client.get("/follow-ups/").content.decode()
+    assert "No follow-ups were noted. Notes of kind follow-up, question or to-do" in nothing
+    assert "everything asked has been answered" not in nothing  # nothing was ever asked
+    assert "No follow-ups were noted." in client.get("/follow-ups/?state=all").content.decode()
     assert "Open (0)" in client.get("/follow-ups/?state=bogus").content.decode()
+
+
+def test_it_tells_a_conference_with_no_follow_ups_from_one_with_all_answered(client, question):
+    Conference.objects.create(name="Quiet Conf", slug="quiet")
+    quiet = client.get("/follow-ups/quiet/").content.decode()
+    assert "No follow-ups were noted for Quiet Conf." in quiet
+    assert "everything asked has been answered" not in quiet and "are answered" not in quiet
+    resolve(highlight=question, answer="Two of them.")
+    resolve(
+        highlight=Highlight.objects.create(talk=question.talk, text="Try", kind="todo"),
+        answer="Done.",
+    )
+    done = client.get("/follow-ups/dockercon-2016/").content.decode()
+    assert "All 2 follow-ups from DockerCon 2016 are answered." in done
+    assert 'href="/follow-ups/dockercon-2016/?state=resolved">Read the answers</a>' in done
+    Highlight.objects.filter(kind="todo").delete()
+    one = client.get("/follow-ups/").content.decode()
+    assert "The one follow-up is answered." in one
+    pending = client.get("/follow-ups/quiet/?state=resolved").content.decode()
+    assert "No follow-ups were noted for Quiet Conf." in pending
 
 
 def test_it_lets_staff_resolve_a_follow_up(staff_client, demo_day):
@@ -147,6 +167,29 @@ def test_it_forbids_readers_who_are_not_staff(client, plain_user, question):
     assert _post(client, cloud).status_code == 403
     cloud.refresh_from_db()
     assert cloud.resolved_at is None
+
+
+def test_it_needs_the_permission_to_change_notes(client, django_user_model, question):
+    editor = django_user_model.objects.create_user(username="intern", is_staff=True)
+    client.force_login(editor)
+    page = client.get("/follow-ups/").content.decode()
+    assert "Which APIs exist?" in page
+    assert "Mark resolved" not in page and "<form" not in page.split("</header>", 1)[1]
+    response = _post(client, question)
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "resolving needs permission to change notes" in html
+    assert 'href="/follow-ups/?state=open"' in html  # the tabs lead back to the list
+    question.refresh_from_db()
+    assert question.resolved_at is None
+
+    editor.user_permissions.add(Permission.objects.get(codename="change_highlight"))
+    editor = django_user_model.objects.get(pk=editor.pk)  # permissions are cached per object
+    client.force_login(editor)
+    assert "Mark resolved" in client.get("/follow-ups/").content.decode()
+    assert _post(client, question, next="/follow-ups/").status_code == 302
+    question.refresh_from_db()
+    assert question.resolved_at is not None
 
 
 BAD_ANSWERS = [

@@ -73,14 +73,18 @@ def test_it_finds_talks_snippets_and_day_summaries(demo_day):
     commands = search("docker service scale")
     assert commands.hits[0].url == f"{DAY_URL}#snippet-{snippet.pk}"
     assert commands.hits[0].is_code
-    assert str(commands.hits[0].heading) == "6 command lines"
+    # A block without a caption is named by its talk, which reads on its own in a list.
+    assert str(commands.hits[0].heading) == "Commands in “Keynote highlights”"
     assert "<mark>docker</mark> <mark>service</mark> <mark>scale</mark> vote=6" in str(
         commands.hits[0].excerpt
     )
     summary = search("pipelines").hits
     assert [hit.kind for hit in summary] == [Kind.DAY]
-    assert summary[0].url == DAY_URL
+    assert summary[0].url == f"{DAY_URL}#summary-heading"  # the summary, not the top
     assert "our <mark>pipelines</mark> as soon" in str(summary[0].excerpt)
+    intro = search("continuing education").hits  # the intro opens the day page
+    assert [(hit.kind, hit.url) for hit in intro] == [(Kind.DAY, DAY_URL)]
+    assert "<mark>continuing</mark> <mark>education</mark>" in str(intro[0].excerpt)
 
 
 def test_it_requires_every_word(demo_day):

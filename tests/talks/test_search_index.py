@@ -68,7 +68,7 @@ def test_it_indexes_new_notes(demo_day):
     day = Day.objects.create(
         conference=demo_day.conference, number=2, title="Day two", summary="Hackathon"
     )
-    assert _found("hackathon") == [day.get_absolute_url()]
+    assert _found("hackathon") == [f"{day.get_absolute_url()}#summary-heading"]
     assert _indexed_keys() == _expected_keys()
 
 
@@ -90,7 +90,7 @@ def test_it_follows_edits(demo_day):
     demo_day.summary = "A day of orchestras"
     demo_day.save()
     assert _found("pipelines") == []
-    assert _found("orchestras") == [demo_day.get_absolute_url()]
+    assert _found("orchestras") == [f"{demo_day.get_absolute_url()}#summary-heading"]
 
 
 def test_it_forgets_deleted_notes(demo_day):

@@ -87,6 +87,13 @@ def test_it_reads_queries_the_way_it_says():
     assert parse_query("NEAR AND").terms[0].words == ("near",)
     long = parse_query("word " * 100)
     assert long.shortened and len(long.text) == 200
+    assert not long.long_words
+    # A word no note can hold is left out, and the query says so (the page explains it).
+    overlong = parse_query("a" * 500)
+    assert overlong.shortened and overlong.long_words and not overlong.terms
+    mixed = parse_query("swarm " + "b" * 101)
+    assert mixed.long_words and [t.words for t in mixed.terms] == [("swarm",)]
+    assert not parse_query("c" * 100).long_words  # 100 letters is still a word
     many = parse_query(" ".join(f"w{i}" for i in range(20)))
     assert many.shortened and len(many.terms) == 8
 

@@ -37,7 +37,7 @@ def test_it_offers_search_on_the_not_found_page(client, demo_day):
     response = client.get("/no/such/page/")
     assert response.status_code == 404
     html = response.content.decode()
-    assert html.count('role="search"') == 2  # the header's and one in the page
+    assert html.count('role="search"') == 1  # one search landmark: the box in the page
     assert 'for="not-found-search"' in html and 'id="not-found-search"' in html
 
 
@@ -151,3 +151,84 @@ def test_it_says_when_only_the_newest_matches_of_a_common_word_are_shown(
     assert note not in client.get("/search/", {"q": "docker"}).content.decode()
     monkeypatch.setattr("talks.search.RANK_WINDOW", 2)
     assert note in client.get("/search/", {"q": "docker"}).content.decode()
+
+
+def test_it_announces_only_the_count_not_the_list(client, demo_day):
+    html = client.get("/search/", {"q": "seccomp"}).content.decode()
+    assert "aria-live" not in html  # the list of results is not a live region
+    status = re.search(r'<div id="search-status" role="status">(.*?)</div>', html, re.S)[1]
+    assert "3 results for <strong>seccomp</strong>" in status and "<ol" not in status
+    nothing = client.get("/search/", {"q": "kubernetes"}).content.decode()
+    status = re.search(r'<div id="search-status" role="status">(.*?)</div>', nothing, re.S)[1]
+    assert "Nothing matches <strong>kubernetes</strong>." in status and "Try fewer" not in status
+    # htmx answers update the status where it stands (out of band), so it is announced.
+    partial = client.get("/search/", {"q": "seccomp"}, headers=HTMX).content.decode()
+    oob = '<div id="search-status" hx-swap-oob="innerHTML">'
+    assert oob in partial and "3 results" in partial.split(oob, 1)[1]
+    assert "3 results" not in partial.split(oob, 1)[0]  # the list has no count of its own
+
+
+def test_it_announces_the_header_boxs_count_beside_its_popover(client, demo_day):
+    page = client.get("/tags/").content.decode()
+    assert '<div id="search-popover" class="search-popover"></div>' in page
+    assert '<div id="search-popover-status" class="visually-hidden" role="status"></div>' in page
+    html = client.get("/search/", {"q": "seccomp"}, headers=POPOVER).content.decode()
+    oob = '<div id="search-popover-status" hx-swap-oob="innerHTML">'
+    assert oob in html and "3 results for <strong>seccomp</strong>" in html.split(oob, 1)[1]
+    # Seen in the popover, but read once: from the status.
+    assert re.search(r'<div aria-hidden="true">\s*<p class="search-summary">3 results', html)
+
+
+def test_it_links_to_the_previous_results_and_keeps_no_empty_parameters(client, demo_day):
+    notes = [HighlightDoc(f"Cgroup note number {i}") for i in range(25)]
+    save_day(DayDoc(ConferenceDoc("Conf"), 1, "Day", talks=[TalkDoc("T", highlights=notes)]))
+    params = {"q": "cgroup", "conference": "", "day": "", "tag": ""}
+    first = client.get("/search/", params).content.decode()
+    assert '<nav class="search-pager" aria-label="More results">' in first
+    assert 'rel="next" href="?q=cgroup&amp;page=2" hx-get="?q=cgroup&amp;page=2"' in first
+    assert 'rel="prev"' not in first
+    second = client.get("/search/", {**params, "page": "2"}).content.decode()
+    assert 'rel="prev" href="?q=cgroup" hx-get="?q=cgroup"' in second
+    assert "Previous results" in second and "Next results" not in second
+    partial = client.get("/search/", {"q": "cgroup", "page": "2"}, headers=HTMX).content.decode()
+    assert "data-search-pager>← Previous results</a>" in partial  # site.js moves the focus
+    beyond = client.get("/search/", {"q": "cgroup", "page": "3"}).content.decode()
+    assert "Nothing matches <strong>cgroup</strong> beyond page 2." in beyond
+    assert '<a href="?q=cgroup">the first results</a>' in beyond
+
+
+def test_it_offers_no_next_page_past_the_last_one_it_serves(client, demo_day, monkeypatch):
+    monkeypatch.setattr("talks.views_search.PER_PAGE", 1)
+    monkeypatch.setattr("talks.views_search.MAX_PAGE", 3)  # 50 in earnest: 15 results here
+    html = client.get("/search/", {"q": "docker", "page": "3"}).content.decode()
+    assert "Results 3–3" in html and "Next results" not in html
+    assert 'rel="prev" href="?q=docker&amp;page=2"' in html
+
+
+@pytest.mark.parametrize(
+    ("page", "notice"),
+    [
+        ("51", "There is no page 51 (results stop at page 50); showing page 1."),
+        ("0", "There is no page 0; showing page 1."),
+        ("-1", "There is no page -1; showing page 1."),
+        ("1e3", "There is no page “1e3”; showing page 1."),
+        ("x", "There is no page “x”; showing page 1."),
+    ],
+)
+def test_it_says_when_a_page_does_not_exist(client, demo_day, page, notice):
+    response = client.get("/search/", {"q": "docker", "page": page})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert notice in html
+    assert "15 results for <strong>docker</strong>" in html  # page 1: all of them
+    assert '<ol class="search-hits" start="1">' in html
+    assert "There is no page" not in client.get("/search/", {"q": "docker"}).content.decode()
+
+
+def test_it_explains_that_overlong_words_are_not_searched(client, demo_day):
+    html = client.get("/search/", {"q": "a" * 500}).content.decode()
+    assert "Words longer than 100 letters are not searched, and <strong>aaa" in html
+    assert "has no words to look for" not in html
+    mixed = client.get("/search/", {"q": "seccomp " + "b" * 150}).content.decode()
+    assert "3 results for <strong>seccomp" in mixed
+    assert "Words longer than 100 letters are not searched." in mixed
