@@ -19,6 +19,7 @@ from . import followups
 from .models import Conference, Day, Tag
 from .search import MAX_WORD_CHARS
 from .search import search as search_notes
+from .templatetags.notes import title_names_conference
 
 PER_PAGE = 20
 POPOVER_SIZE = 6
@@ -30,6 +31,8 @@ RESOLVE_PERMISSION = "talks.change_highlight"
 
 class DayChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Day) -> str:
+        if title_names_conference(obj):  # "DockerCon 2016 Highlights Day 2" says it already
+            return obj.title
         return f"{obj.conference.name}: {obj.title}"
 
 

@@ -477,3 +477,21 @@ def test_a_run_and_its_queued_task_are_written_together(line, settings):
     [run] = request_runs(lines=[line], visitor=visitor)
     task = DBTaskResult.objects.get()
     assert task.args_kwargs["kwargs"] == {"run_ids": [run.pk]}
+
+
+def test_it_lets_the_keyboard_scroll_every_code_block(client, line):
+    """Commands and outputs may be wider than a phone: each <pre> is a focusable, named region."""
+    Run.objects.create(
+        snippet_line=line, visitor="abcdef123", line=line.command, status=Run.Status.FAILED,
+        exit_code=1, stdout="out", stderr="boom", finished_at=timezone.now(),
+    )  # fmt: skip
+    pages = [
+        f"/snippets/{line.snippet.pk}/history/",
+        f"/runs/{Run.objects.get().pk}/",
+        f"/run/confirm/?action=/run/line/{line.pk}/",
+    ]
+    for url in pages:
+        blocks = re.findall(r"<pre[^>]*>", client.get(url).content.decode())
+        assert blocks, url
+        for block in blocks:
+            assert 'tabindex="0" role="region" aria-label="' in block, (url, block)

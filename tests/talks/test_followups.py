@@ -66,7 +66,11 @@ def test_it_collects_follow_ups_questions_and_todos_with_their_talks(client, dem
         assert text in html
     assert "Just a note" not in html and "Minimal kernel" not in html
     cloud = _cloud(demo_day)
-    assert f'href="{DAY_URL}#h{cloud.pk}">see it in the notes</a>' in html
+    assert (
+        f'href="{DAY_URL}#h{cloud.pk}">see it in the notes<span class="visually-hidden">: ' in html
+    )
+    # A day whose title names its conference is not followed by the name again.
+    assert "DockerCon 2016 Highlights Day 1</a></h2>" in html
     talk_link = f'From <a href="{DAY_URL}#talk-docker-for-developers">Docker for Developers 1'
     assert talk_link in html
     assert ">Question</span>" in html and ">To do</span>" in html

@@ -85,6 +85,16 @@ def test_it_filters_results(client, demo_day):
     assert '<option value="networking" selected>networking</option>' in html
     day = client.get("/search/", {"q": "tls", "day": demo_day.pk}).content.decode()
     assert "2 results" in day
+    # The day's title names its conference already: it is not said twice.
+    assert f'<option value="{demo_day.pk}" selected>DockerCon 2016 Highlights Day 1</option>' in day
+
+
+def test_it_lets_the_keyboard_scroll_matching_commands(client, demo_day):
+    html = client.get("/search/", {"q": "vote=6"}).content.decode()
+    assert (
+        '<pre class="search-excerpt" tabindex="0" role="region" aria-label="Matching commands: '
+        in html
+    )
 
 
 def test_it_answers_htmx_with_the_results_only(client, demo_day):
