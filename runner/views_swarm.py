@@ -42,6 +42,13 @@ def _block(request: HttpRequest) -> int:
     return int(value) if value.isdigit() and len(value) < 10 else 0
 
 
+def _heading_level(request: HttpRequest) -> int:
+    """The level of the picture's heading: 3 beside a day page's notes (under the talk's
+    <h2>), 2 on a talk page or the swarm page (under their <h1>)."""
+    value = request.GET.get("level") or request.POST.get("level")
+    return 2 if value == "2" else 3
+
+
 def swarm_context(request: HttpRequest, *, block: int) -> dict:
     """Everything the picture needs, in a constant number of queries (four with a session)."""
     now = timezone.now()
@@ -68,6 +75,7 @@ def swarm_context(request: HttpRequest, *, block: int) -> dict:
     can_run = bool(status and status.available and status.is_fresh()) and may_run(request)
     return {
         "block_id": block,  # not "block": inside {% block %}, Django sets that name
+        "heading_level": _heading_level(request),
         "sandbox": sandbox,
         "view": view,
         "in_flight": list(reversed(in_flight)),
@@ -92,6 +100,7 @@ def swarm(request: HttpRequest) -> HttpResponse:
             response.status_code = HttpResponseStopPolling.status_code
         return response
     sandbox = context["sandbox"]
+    context["heading_level"] = 2  # under the page's <h1>
     context["runs"] = (
         list(
             Run.objects.filter(sandbox=sandbox)

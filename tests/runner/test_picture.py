@@ -318,6 +318,9 @@ def test_it_says_so_when_the_visitor_has_no_sandbox(client, runner_up):
     assert 'id="swarm-7"' in html
     assert "You have no sandbox yet." in html
     assert '<p class="swarm-meta"><a href="/swarm/">Full page and history</a></p>' in html
+    assert '<h3 class="swarm-h" id="swarm-7-h">Your swarm</h3>' in html
+    on_a_talk_page = client.get("/swarm/?block=7&level=2", **HX).content.decode()
+    assert '<h2 class="swarm-h" id="swarm-7-h">Your swarm</h2>' in on_a_talk_page
     assert 'hx-trigger="submit from:body delay:500ms"' in html
     assert "Start a sandbox" in html
     page = client.get("/swarm/").content.decode()  # the full page: why its list is empty
@@ -419,7 +422,9 @@ def test_it_shows_the_full_page_with_the_sandboxs_history(runner_up):
     # The picture's ids and its htmx targets are plain (inside {% block %}, Django's own
     # "block" variable would win over a context variable of that name).
     assert '<section class="swarm" id="swarm-0" aria-labelledby="swarm-0-h"' in html
-    assert 'hx-get="/swarm/?block=0"' in html and 'hx-target="#swarm-0"' in html
+    assert 'hx-get="/swarm/?block=0&amp;level=2"' in html and 'hx-target="#swarm-0"' in html
+    assert '<h2 class="swarm-h" id="swarm-0-h">Your swarm</h2>' in html  # under the <h1>
+    assert '<input type="hidden" name="level" value="2">' in html  # kept after an action
     assert "Block Node" not in html
     assert '<p class="swarm-meta">Sandbox ' in html and " · </p>" not in html
     assert "Full page and history" not in html  # the page needs no link to itself
@@ -457,6 +462,10 @@ def test_it_loads_the_picture_lazily_beside_each_block(client, demo_day, runner_
     html = client.get(demo_day.get_absolute_url()).content.decode()
     assert 'hx-get="/swarm/?block=' in html and 'hx-trigger="revealed"' in html
     assert "its nodes and tasks appear here." in html
+    assert "level=2" not in html  # beside the notes, under the talk's <h2>
+    talk = demo_day.talks.get(snippets__isnull=False)
+    talk_page = client.get(talk.get_absolute_url()).content.decode()
+    assert "&amp;level=2" in talk_page  # under the talk page's <h1>
 
     settings.RUNNER_MODE = "off"
     html = client.get(demo_day.get_absolute_url()).content.decode()
