@@ -13,7 +13,7 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import RequestDataTooBig
@@ -42,6 +42,7 @@ from .importing import (
 from .importing.decoding import check_size, check_text, describe_size
 from .importing.parse import MAX_DAY_NUMBER
 from .importing.preview import NOTES_PER_TALK, DayPreview, day_previews
+from .importing.removals import fingerprint
 from .models import Day
 
 log = logging.getLogger(__name__)
@@ -264,6 +265,7 @@ def _render(request: HttpRequest, context: dict[str, Any], *, status: int = 200)
     if "title" not in context:
         context["title"] = "Import failed" if status >= 400 else "Import notes"
     base = {
+        **admin.site.each_context(request),  # the admin's title, header, user links and menu
         "opts": Day._meta,
         "has_view_permission": request.user.has_perm("talks.view_day"),
         "may_import": may_import(request.user),
@@ -304,6 +306,7 @@ def _render_preview(
             "result": result,
             "days": days,
             "removing": [day for day in days if day.removals],
+            "removals_seen": fingerprint([(day.doc, day.removals) for day in days if day.removals]),
             "allowed": not missing,
             "warnings": [*decoded_warnings, *result.warnings],
             "encoding": payload["encoding"],
@@ -430,7 +433,11 @@ def import_notes_confirm(request: HttpRequest) -> HttpResponse:
         context = {"error": _not_allowed_message(missing), "title": "Import not allowed"}
         return _render(request, context, status=403)
     try:
-        outcome = save_days(result, confirm_removal=request.POST.get("confirm_removal") == "yes")
+        outcome = save_days(
+            result,
+            confirm_removal=request.POST.get("confirm_removal") == "yes",
+            seen_removals=request.POST.get("removals", ""),  # what the preview listed
+        )
     except RemovalNotConfirmed as error:
         return _render_preview(
             request,

@@ -8,6 +8,8 @@ preview and the import command can say what would go and ask before it does.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -71,6 +73,18 @@ class Removals:
         if len(parts) > 1:
             return ", ".join(parts[:-1]) + " and " + parts[-1]
         return parts[0] if parts else "nothing"
+
+
+def fingerprint(planned: Iterable[tuple[DayDoc, Removals]]) -> str:
+    """A short digest of what an import would remove, to tell at confirm time whether it is
+    still what the editor saw in the preview (the stored day may have changed meanwhile).
+    Saved runs are left out: visitors add them all the time, and they only lose their line."""
+    seen = [
+        {"day": [doc.conference.slug, doc.number], "talks": found.talks, "notes": found.notes}
+        | {"answers": found.answers, "snippets": found.snippets, "lines": found.lines}
+        for doc, found in planned
+    ]
+    return hashlib.sha256(json.dumps(seen).encode()).hexdigest()[:32]
 
 
 def _plural(count: int, word: str) -> str:

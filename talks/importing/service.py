@@ -11,7 +11,7 @@ from ..models import Conference, Day, Talk
 from .decoding import NotesInputError
 from .detect import find_links
 from .parse import ImportOptions, parse_notes
-from .removals import Removals, removals
+from .removals import Removals, fingerprint, removals
 from .result import ParseResult
 
 
@@ -87,6 +87,18 @@ class RemovalNotConfirmed(NotesInputError):
         )
 
 
+class RemovalsChanged(RemovalNotConfirmed):
+    """What the import would remove is no longer what the editor confirmed in the preview."""
+
+    def __init__(self, planned: list[tuple[DayDoc, Removals]]) -> None:
+        super().__init__(planned)
+        removed = "; ".join(f"from “{doc.title}”: {found.describe()}" for doc, found in planned)
+        self.args = (
+            "Nothing was imported: the stored day changed after the preview, and this import "
+            f"would now remove {removed}. Check the preview below and confirm again.",
+        )
+
+
 def check_importable(result: ParseResult) -> None:
     """Refuse, with a message saying what to do, a parse that cannot become a day."""
     if result.refusal:
@@ -156,16 +168,24 @@ def planned_removals(days: list[DayDoc]) -> list[tuple[DayDoc, Removals]]:
     return planned
 
 
-def save_days(result: ParseResult, *, confirm_removal: bool = False) -> ImportOutcome:
+def save_days(
+    result: ParseResult, *, confirm_removal: bool = False, seen_removals: str | None = None
+) -> ImportOutcome:
     """Save the days of a parse in one transaction: all of them or nothing.
 
     Raises ``RemovalNotConfirmed``, having written nothing, when that would remove talks,
-    notes or snippets from a stored day and ``confirm_removal`` is not given.
+    notes or snippets from a stored day and ``confirm_removal`` is not given; with
+    ``seen_removals`` (the ``fingerprint`` of what a preview showed), ``RemovalsChanged``
+    when what would go is no longer what was confirmed.
     """
     outcome = ImportOutcome(result=result)
     with transaction.atomic():
-        if not confirm_removal and (planned := planned_removals(result.days)):
-            raise RemovalNotConfirmed(planned)
+        if not confirm_removal or seen_removals is not None:  # else: remove whatever it is
+            planned = planned_removals(result.days)
+            if planned and not confirm_removal:
+                raise RemovalNotConfirmed(planned)
+            if planned and fingerprint(planned) != seen_removals:
+                raise RemovalsChanged(planned)
         for doc in result.days:
             outcome.saved.append(save_day(doc))
     return outcome

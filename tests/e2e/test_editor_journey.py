@@ -73,7 +73,7 @@ def test_it_asks_an_editor_before_an_import_removes_notes(pages, page, demo_day,
     page.get_by_role("button", name="Preview").click()
     expect(page).to_have_title(re.compile("^Preview import: DockerCon 2016 Highlights Day 1"))
     expect(page.locator(".import-changes")).to_contain_text("Removes: 3 talks")
-    expect(page.locator(".import-changes")).to_contain_text("Keeps the day's title, intro")
+    expect(page.locator(".import-changes")).to_contain_text("Keeps the day’s title, intro")
 
     page.get_by_role("button", name="Import these notes").click()  # without ticking the box
     expect(page.locator("#import-error")).to_contain_text("Nothing was imported")

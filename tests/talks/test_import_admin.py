@@ -263,8 +263,12 @@ def test_errors_about_the_input_are_shown_at_its_field(staff_client):
 
 
 def test_each_step_has_a_title_of_its_own(staff_client):
-    assert "<title>Import notes |" in staff_client.get(URL).content.decode()
-    assert "<title>Import failed |" in preview(staff_client, text="").content.decode()
+    form = staff_client.get(URL).content.decode()
+    assert "<title>Import notes | Confnotes admin</title>" in form  # branded like the admin
+    assert '<a href="/admin/">Confnotes admin</a>' in form and "Log out" in form
+    assert "<title>Import failed | Confnotes admin</title>" in (
+        preview(staff_client, text="").content.decode()
+    )
     page = preview(staff_client, text=SEED.read_text()).content.decode()
     assert "<title>Preview import: DockerCon 2016 Highlights Day 1 |" in page
     assert "<h1>Preview import: DockerCon 2016 Highlights Day 1</h1>" in page

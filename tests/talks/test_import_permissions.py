@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from talks.models import Conference, Day, Talk
-from tests.talks.test_import_removals import PARTIAL
+from tests.talks.test_import_removals import PARTIAL, seen_of
 from tests.talks.test_import_seed import SEED
 
 URL = "/admin/talks/day/import/"
@@ -92,7 +92,8 @@ def test_updating_a_day_needs_change_day_and_removing_needs_delete(client, edito
     allow(editor, "delete_snippet")
     response = client.post(URL, {"format": "auto", "text": PARTIAL})
     assert response.status_code == 200
-    confirmed = client.post(CONFIRM, {"token": token_of(response), "confirm_removal": "yes"})
+    confirm = {"token": token_of(response), "removals": seen_of(response), "confirm_removal": "yes"}
+    confirmed = client.post(CONFIRM, confirm)
     assert confirmed.status_code == 302
     assert Talk.objects.filter(day=demo_day).count() == 1
 

@@ -35,6 +35,11 @@ def token_of(response) -> str:
     return re.search(r'name="token" value="([^"]+)"', response.content.decode()).group(1)
 
 
+def seen_of(response) -> str:
+    """The digest of the removals the preview showed, sent back on confirm."""
+    return re.search(r'name="removals" value="([0-9a-f]+)"', response.content.decode()).group(1)
+
+
 def _stored(day: Day) -> tuple:
     day.refresh_from_db()
     return (
@@ -126,7 +131,7 @@ def test_the_preview_says_what_would_go_and_asks_before_removing(staff_client, d
     )
     assert f"<strong>Removes:</strong> {removes}." in page
     assert (
-        "<strong>Keeps</strong> the day's title, intro, summary, sign-off, next day’s title as"
+        "<strong>Keeps</strong> the day’s title, intro, summary, sign-off, next day’s title as"
         in page
     )
     assert "so nothing is duplicated</a>" not in page
@@ -142,7 +147,8 @@ def test_the_preview_says_what_would_go_and_asks_before_removing(staff_client, d
     assert "Tick “Yes, remove these” below if they should go" in text
     assert _stored(demo_day) == before  # nothing written
 
-    confirmed = staff_client.post(CONFIRM, {"token": token_of(refused), "confirm_removal": "yes"})
+    confirm = {"token": token_of(refused), "removals": seen_of(refused), "confirm_removal": "yes"}
+    confirmed = staff_client.post(CONFIRM, confirm)
     assert confirmed.status_code == 302
     assert _stored(demo_day)[6:] == (1, 2, 0)
     assert _stored(demo_day)[:6] == before[:6]
@@ -191,3 +197,21 @@ def test_answers_survive_a_reimport_of_notes_that_carry_none(demo_day):
     assert (report.created, report.updated, report.deleted) == (0, 0, 0)
     note.refresh_from_db()
     assert note.resolution == "Found it." and note.resolved_at is not None
+
+
+def test_it_refuses_removals_that_changed_since_the_preview(staff_client, demo_day):
+    response = staff_client.post(URL, {"format": "auto", "text": PARTIAL})
+    assert "3 talks (" in response.content.decode()
+    late = Talk.objects.create(day=demo_day, position=99, title="Added meanwhile")
+    Highlight.objects.create(talk=late, position=1, text="Written after the preview")
+    before = _stored(demo_day)
+    confirm = {"token": token_of(response), "removals": seen_of(response), "confirm_removal": "yes"}
+    refused = staff_client.post(CONFIRM, confirm)
+    page = refused.content.decode()
+    assert refused.status_code == 400
+    assert "the stored day changed after the preview, and this import would now remove" in page
+    assert "4 talks (" in page and "“Added meanwhile”" in page
+    assert _stored(demo_day) == before  # nothing written
+    again = {"token": token_of(refused), "removals": seen_of(refused), "confirm_removal": "yes"}
+    assert staff_client.post(CONFIRM, again).status_code == 302  # confirmed as now shown
+    assert not Talk.objects.filter(pk=late.pk).exists()
