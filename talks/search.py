@@ -78,6 +78,7 @@ def split_key(key: int) -> tuple[Kind, int]:
 # Words ------------------------------------------------------------------------------------------
 
 _WORD = re.compile(r"[^\W_]+")
+_LONG_WORD = re.compile(rf"[^\W_]{{{MAX_WORD_CHARS + 1},}}")  # no note holds such a word
 
 
 def fold(text: str) -> str:
@@ -158,7 +159,12 @@ def parse_query(text: str) -> Query:
     but quoted letters and digits.
     """
     text = unicodedata.normalize("NFC", text or "").strip()
-    shortened = len(text) > MAX_QUERY_CHARS
+    # Cut at MAX_QUERY_CHARS: "shortened" when that leaves out a word that would be searched
+    # (one past the cut, not one too long for any note to hold).
+    shortened = len(text) > MAX_QUERY_CHARS and any(
+        match.end() > MAX_QUERY_CHARS and len(match.group()) <= MAX_WORD_CHARS
+        for match in _WORD.finditer(text, MAX_QUERY_CHARS - MAX_WORD_CHARS)
+    )
     text = text[:MAX_QUERY_CHARS]
     pieces = text.split('"')
     terms: list[Term] = []
@@ -174,6 +180,8 @@ def parse_query(text: str) -> Query:
                 term = Term(words, prefix=not closed and len(words[-1]) >= MIN_PREFIX_CHARS)
                 if term not in terms:
                     terms.append(term)
+    if long_words:  # the words searched, as the results name them
+        text = " ".join(_LONG_WORD.sub("", text).split())
     return Query(
         text, tuple(terms[:MAX_TERMS]), shortened or len(terms) > MAX_TERMS, long_words=long_words
     )

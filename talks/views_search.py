@@ -91,19 +91,24 @@ def search(request: HttpRequest) -> HttpResponse:
     data = form.cleaned_data
     popover = bool(request.htmx) and request.htmx.target == POPOVER_TARGET
     filters = {name: data.get(name) for name in ("conference", "day", "tag")}
-    results = search_notes(
-        data.get("q") or "",
-        conference_id=filters["conference"].pk if filters["conference"] else None,
-        day_id=filters["day"].pk if filters["day"] else None,
-        tag_id=filters["tag"].pk if filters["tag"] else None,
-        page=1 if popover else data.get("page") or 1,
-        per_page=POPOVER_SIZE if popover else PER_PAGE,
-    )
+    scope = {
+        "conference_id": filters["conference"].pk if filters["conference"] else None,
+        "day_id": filters["day"].pk if filters["day"] else None,
+        "tag_id": filters["tag"].pk if filters["tag"] else None,
+        "per_page": POPOVER_SIZE if popover else PER_PAGE,
+    }
+    asked = 1 if popover else data.get("page") or 1
+    results = search_notes(data.get("q") or "", page=asked, **scope)
+    past_the_end = asked > 1 and not results.hits and bool(results.query)
+    if past_the_end:  # as for any page that does not exist: say so, show the first
+        results = search_notes(results.query, page=1, **scope)
     template = "talks/search.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#results_htmx"
     notices = [e for name in FILTERS for e in form.errors.get(name, [])]
     notices += [notice] if (notice := form.page_notice()) else []
+    if past_the_end:
+        notices.append(f"There is no page {asked} of results for this search; showing page 1.")
     response = render(
         request,
         template,

@@ -90,9 +90,12 @@ def test_it_reads_queries_the_way_it_says():
     assert not long.long_words
     # A word no note can hold is left out, and the query says so (the page explains it).
     overlong = parse_query("a" * 500)
-    assert overlong.shortened and overlong.long_words and not overlong.terms
+    assert overlong.long_words and not overlong.terms
+    assert not overlong.shortened  # the cut only took part of a word no note holds
     mixed = parse_query("swarm " + "b" * 101)
     assert mixed.long_words and [t.words for t in mixed.terms] == [("swarm",)]
+    assert mixed.text == "swarm"  # the words searched
+    assert parse_query("swarm " + "b" * 500 + " tls").shortened  # "tls" is past the cut
     assert not parse_query("c" * 100).long_words  # 100 letters is still a word
     many = parse_query(" ".join(f"w{i}" for i in range(20)))
     assert many.shortened and len(many.terms) == 8

@@ -202,9 +202,12 @@ def test_it_links_to_the_previous_results_and_keeps_no_empty_parameters(client, 
     assert "Previous results" in second and "Next results" not in second
     partial = client.get("/search/", {"q": "cgroup", "page": "2"}, headers=HTMX).content.decode()
     assert "data-search-pager>← Previous results</a>" in partial  # site.js moves the focus
+    # Past the last page, as for any page that does not exist: a notice, and the first page.
     beyond = client.get("/search/", {"q": "cgroup", "page": "3"}).content.decode()
-    assert "Nothing matches <strong>cgroup</strong> beyond page 2." in beyond
-    assert '<a href="?q=cgroup">the first results</a>' in beyond
+    assert "There is no page 3 of results for this search; showing page 1." in beyond
+    assert "Results 1–20 for <strong>cgroup</strong>" in beyond and "Nothing matches" not in beyond
+    nothing = client.get("/search/", {"q": "zzzz", "page": "3"}).content.decode()
+    assert "Nothing matches <strong>zzzz</strong>." in nothing
 
 
 def test_it_offers_no_next_page_past_the_last_one_it_serves(client, demo_day, monkeypatch):
@@ -239,6 +242,7 @@ def test_it_explains_that_overlong_words_are_not_searched(client, demo_day):
     html = client.get("/search/", {"q": "a" * 500}).content.decode()
     assert "Words longer than 100 letters are not searched, and <strong>aaa" in html
     assert "has no words to look for" not in html
-    mixed = client.get("/search/", {"q": "seccomp " + "b" * 150}).content.decode()
-    assert "3 results for <strong>seccomp" in mixed
-    assert "Words longer than 100 letters are not searched." in mixed
+    mixed = client.get("/search/", {"q": "seccomp " + "b" * 500}).content.decode()
+    # The results name the words searched, and no words were cut from a long search.
+    assert "3 results for <strong>seccomp</strong>. Words longer than 100 letters are" in mixed
+    assert "Only the first words" not in mixed
