@@ -30,6 +30,10 @@ REOPEN_NEEDS_CLEARING = (
     "To reopen this follow-up, clear the answer and the link too; "
     "to keep it resolved, leave “Resolved at” set."
 )
+NOT_A_FOLLOW_UP = (
+    "Only a follow-up, question or to-do takes an answer: set Kind to one of them, "
+    "or clear the answer, its link and “Resolved at”."
+)
 ANSWER_NEEDED = (
     "Write a short answer before marking this resolved "
     "(or clear “Resolved at” and the link to leave it open)."
@@ -327,6 +331,9 @@ class Highlight(models.Model):
 
     def _clean_resolution(self) -> None:
         self.resolution = self.resolution.strip()
+        answered = self.resolution or self.resolution_url or self.resolved_at
+        if answered and not self.is_follow_up:  # shown nowhere but under the note: a slip
+            raise ValidationError({"resolution": NOT_A_FOLLOW_UP})
         if (self.resolution or self.resolution_url) and self.resolved_at is None:
             if self._stored_resolved_at() is not None:
                 # "Resolved at" was cleared but the answer kept: reopen, or a slip?

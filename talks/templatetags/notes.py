@@ -32,7 +32,7 @@ def excerpt(rendered_html: str, length: int = 60) -> str:
     cut = text[: length - 1]
     if " " in cut:  # end on a whole word
         cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" ,.;:") + "…"
+    return cut.rstrip(" ,.;:…") + "…"  # one ellipsis, even where the text had its own
 
 
 @register.filter

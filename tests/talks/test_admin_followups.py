@@ -144,3 +144,18 @@ def test_it_refuses_a_session_link_the_pages_would_leave_off(demo_day):
     with pytest.raises(ValidationError) as raised:
         talk.full_clean()
     assert raised.value.message_dict == {"session_url": [WEB_ADDRESS]}
+
+
+def test_it_takes_an_answer_only_on_a_follow_up(staff_client, demo_day):
+    # Follow-ups, questions and to-dos are collected on /follow-ups/; an answer on a plain
+    # note would show under it and nowhere else.
+    note = Highlight.objects.filter(talk__day=demo_day, kind=Highlight.Kind.NOTE).first()
+    response = post_note(staff_client, note, resolution="Not a question.")
+    assert field_errors(response, "resolution") == [
+        "Only a follow-up, question or to-do takes an answer: set Kind to one of them, "
+        "or clear the answer, its link and “Resolved at”."
+    ]
+    note.refresh_from_db()
+    assert note.resolution == "" and note.resolved_at is None
+    question = post_note(staff_client, note, kind=Highlight.Kind.QUESTION, resolution="Yes.")
+    assert question.status_code == 302

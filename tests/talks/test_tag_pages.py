@@ -105,3 +105,12 @@ def test_it_makes_an_unused_tags_page_helpful(staff_client, demo_day):
 def test_it_does_not_offer_the_admin_to_readers_when_there_are_no_tags(client, db):
     html = client.get("/tags/").content.decode()
     assert "No tags yet." in html and "admin" not in html.lower()
+
+
+def test_the_excerpt_filter_names_a_note_in_one_short_line():
+    from talks.templatetags.notes import excerpt
+
+    assert excerpt("<p>Q&amp;A <strong>after</strong> the talk</p>") == "Q&A after the talk"
+    assert excerpt("<p>" + "word " * 30 + "</p>", 20) == "word word word…"
+    # Text that ends in its own ellipsis where the cut falls gets one, not two.
+    assert excerpt("<p>" + "UI work… " * 10 + "</p>", 20) == "UI work… UI work…"
