@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import threading
@@ -70,6 +71,9 @@ _PLAIN = re.compile(r"[^\W\d_](?:[^\W_]|[ ,.;:?'\"()/%+=@$’‘“”–—…-
 _PLAIN_URL = re.compile(r"https?://[A-Za-z0-9./%?=+#~:_-]+")
 
 
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
 def is_internal_link(href: str) -> bool:
     """Whether ``href`` (as written in the HTML, entities and all) points into this site:
     relative, or absolute http(s) on one of ALLOWED_HOSTS (the "*" wildcard names no host).
@@ -77,8 +81,13 @@ def is_internal_link(href: str) -> bool:
     Django's own open-redirect check decides what counts as relative, so ``//host``,
     ``/\\host`` and control characters count as leaving the site.
     """
-    url = html.unescape(href).strip()
-    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+    url = (html.unescape(href) if "&" in href else href).strip()
+    return _is_internal(url, tuple(settings.ALLOWED_HOSTS))
+
+
+@functools.lru_cache(maxsize=4096)  # notes link to the same pages again and again
+def _is_internal(url: str, allowed_hosts: tuple[str, ...]) -> bool:
+    if _SPACE_OR_CONTROL.search(url):
         return False  # browsers drop some of these, which can turn a path into a host
     if url_has_allowed_host_and_scheme(url, allowed_hosts=None):
         return True  # relative: a path, a query or a fragment on this site
@@ -88,7 +97,7 @@ def is_internal_link(href: str) -> bool:
     if not url_has_allowed_host_and_scheme(url, allowed_hosts={parts.netloc}):
         return False  # whatever Django would not redirect to is no link of ours either
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # IPv6
-    return validate_host(host, [allowed for allowed in settings.ALLOWED_HOSTS if allowed != "*"])
+    return validate_host(host, [allowed for allowed in allowed_hosts if allowed != "*"])
 
 
 def _link_rel(href: str | None) -> str:
