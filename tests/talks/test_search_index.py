@@ -185,3 +185,17 @@ def test_it_keeps_the_index_when_an_import_fails(demo_day):
     assert _found("written before") == []
     assert _found("broken") == []
     assert _indexed_keys() == _expected_keys()
+
+
+# Two transactional tests in this order: what the first indexes is gone when the second
+# starts (tests/conftest.py empties the index after the flush of the first one's data).
+@pytest.mark.django_db(transaction=True)
+def test_a_transactional_test_indexes_notes(demo_day):
+    assert search("seccomp").hits
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_next_one_starts_with_an_empty_index():
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM {TABLE}")  # noqa: S608 (a constant)
+        assert cursor.fetchone()[0] == 0
