@@ -167,6 +167,8 @@ def request_runs(*, lines: Sequence[SnippetLine], visitor: Visitor) -> list[Run]
 def _claim(run: Run) -> bool:
     """Move a queued run to running; False if someone else took or closed it."""
     claimed = _claim_queued(run.pk, None)
+    if claimed is None and _wait_for_turn(run.pk):  # after the visitor's earlier runs
+        claimed = _claim_queued(run.pk, None)
     if claimed is None:
         run.refresh_from_db()
         return False
@@ -176,14 +178,22 @@ def _claim(run: Run) -> bool:
 
 @functools.cache
 def _claim_queued_sql(alias: str) -> str:
+    """Claim a queued run, but only in its turn: while an earlier run of the same visitor is
+    queued or running (another worker has it), nothing is claimed. So one visitor's runs go
+    in the order asked for, however many workers there are."""
     quote = connections[alias].ops.quote_name
     column = {field.name: quote(field.column) for field in Run._meta.concrete_fields}
-    status, version = column["status"], column["engine_version"]
+    status, version, table = column["status"], column["engine_version"], quote(Run._meta.db_table)
+    earlier = (
+        f"SELECT 1 FROM {table} earlier WHERE earlier.{column['visitor']} = {table}."  # noqa: S608
+        f"{column['visitor']} AND earlier.{column['id']} < {table}.{column['id']}"
+        f" AND earlier.{status} IN (%s, %s)"
+    )
     return (
-        f"UPDATE {quote(Run._meta.db_table)} SET {status} = %s,"  # noqa: S608
+        f"UPDATE {table} SET {status} = %s,"  # noqa: S608
         f" {column['started_at']} = %s, {column['worker']} = %s, {column['sandbox']} = %s,"
         f" {version} = COALESCE(%s, {version}) WHERE {column['id']} = %s AND {status} = %s"
-        " RETURNING *"
+        f" AND NOT EXISTS ({earlier}) RETURNING *"
     )
 
 
@@ -203,6 +213,7 @@ def _claim_queued(pk: int, sandbox: Sandbox | None) -> Run | None:
         sandbox.engine_version if sandbox else None,
         pk,
         Run.Status.QUEUED,
+        *Run.IN_FLIGHT,
     ]
     # Read to the end, so that SQLite's statement (and its write) is done with.
     claimed = list(Run.objects.raw(_claim_queued_sql(connection.alias), params))
@@ -213,6 +224,27 @@ def _claim_queued(pk: int, sandbox: Sandbox | None) -> Run | None:
     if sandbox is not None:
         run.sandbox = sandbox
     return run
+
+
+# How long a run waits for the visitor's earlier runs (taken by other workers) at most; a run
+# left queued longer than recover_stuck_runs allows is closed by the housekeeping before that.
+TURN_WAIT_SECONDS = 15 * 60
+TURN_POLL_SECONDS = 0.2
+
+
+def _wait_for_turn(pk: int) -> bool:
+    """Wait while an earlier run of the same visitor is in flight (another worker has it);
+    True once this run, still queued, may go; False when it was taken, closed or deleted."""
+    visitor = Run.objects.filter(pk=pk).values("visitor")[:1]
+    deadline = time.monotonic() + TURN_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if not Run.objects.filter(pk=pk, status=Run.Status.QUEUED).exists():
+            return False
+        earlier = Run.objects.filter(visitor=visitor, pk__lt=pk, status__in=Run.IN_FLIGHT)
+        if not earlier.exists():
+            return True
+        time.sleep(TURN_POLL_SECONDS)
+    return False
 
 
 # A run's final status and output must survive a database that is busy past its own timeout
@@ -440,6 +472,11 @@ def execute_runs(run_ids: Sequence[int]) -> None:
             # engine answers the ping meanwhile.
             pending = provider.ready_sandbox_for_run(pk)
             run = _claim_queued(pk, pending.sandbox if pending else None)
+            if run is None and _wait_for_turn(pk):  # another worker had an earlier run of theirs
+                if pending is not None:
+                    pending.close()  # that run may have replaced the sandbox: look again
+                pending = provider.ready_sandbox_for_run(pk)
+                run = _claim_queued(pk, pending.sandbox if pending else None)
             if run is None:  # taken or closed by someone else meanwhile, or deleted
                 status = Run.objects.filter(pk=pk).values_list("status", flat=True).first()
                 ok = status in {None, Run.Status.SUCCEEDED}

@@ -495,3 +495,47 @@ def test_it_lets_the_keyboard_scroll_every_code_block(client, line):
         assert blocks, url
         for block in blocks:
             assert 'tabindex="0" role="region" aria-label="' in block, (url, block)
+
+
+def test_a_visitors_runs_are_claimed_in_the_order_asked_for(line, monkeypatch):
+    """With several workers, a run waits while an earlier run of the same visitor is in
+    flight; other visitors' runs do not wait for it."""
+    from runner import runs
+
+    def make(visitor: str, status: str) -> Run:
+        return Run.objects.create(snippet_line=line, visitor=visitor, line=line.command,
+                                  status=status)  # fmt: skip
+
+    earlier, later = make("v" * 24, Run.Status.RUNNING), make("v" * 24, Run.Status.QUEUED)
+    other = make("w" * 24, Run.Status.QUEUED)
+    assert runs._claim_queued(later.pk, None) is None  # not its turn
+    assert runs._claim_queued(other.pk, None).status == Run.Status.RUNNING
+    waited = []
+
+    def the_earlier_run_ends(seconds: float) -> None:
+        waited.append(seconds)
+        Run.objects.filter(pk=earlier.pk).update(status=Run.Status.SUCCEEDED)
+
+    monkeypatch.setattr(runs.time, "sleep", the_earlier_run_ends)
+    assert runs._wait_for_turn(later.pk) is True and waited == [runs.TURN_POLL_SECONDS]
+    claimed = runs._claim_queued(later.pk, None)
+    assert claimed.pk == later.pk and claimed.status == Run.Status.RUNNING
+    assert runs._wait_for_turn(later.pk) is False  # taken: nothing to wait for
+
+
+def test_a_run_closed_while_it_waits_for_its_turn_is_left_alone(line, monkeypatch):
+    from runner import runs
+
+    earlier = Run.objects.create(
+        snippet_line=line, visitor="v" * 24, line=line.command, status=Run.Status.RUNNING
+    )
+    later = Run.objects.create(
+        snippet_line=line, visitor="v" * 24, line=line.command, status=Run.Status.QUEUED
+    )
+    monkeypatch.setattr(
+        runs.time,
+        "sleep",
+        lambda seconds: Run.objects.filter(pk=later.pk).update(status=Run.Status.ERROR),
+    )
+    assert runs._wait_for_turn(later.pk) is False
+    assert Run.objects.get(pk=earlier.pk).status == Run.Status.RUNNING
