@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from talks.models import Highlight, Talk
+from tests.talks.admin_forms import note_form
 
 pytestmark = pytest.mark.django_db
 
@@ -24,19 +25,7 @@ def question(demo_day) -> Highlight:
 
 
 def post_note(client, note: Highlight, **changes):
-    data = {
-        "talk": note.talk_id,
-        "parent": note.parent_id or "",
-        "position": note.position,
-        "style": note.style,
-        "kind": note.kind,
-        "text": note.text,
-        "resolved_at_0": "",
-        "resolved_at_1": "",
-        "resolution": note.resolution,
-        "resolution_url": note.resolution_url,
-    }
-    return client.post(f"/admin/talks/highlight/{note.pk}/change/", data | changes)
+    return client.post(f"/admin/talks/highlight/{note.pk}/change/", note_form(note, **changes))
 
 
 def field_errors(response, name: str) -> list[str]:

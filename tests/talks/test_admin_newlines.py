@@ -4,6 +4,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 
 from talks.models import Highlight, Snippet, SnippetLine, Talk
+from tests.talks.admin_forms import inline_form
 
 pytestmark = pytest.mark.django_db
 
@@ -79,29 +80,7 @@ def test_it_stores_a_notes_text_and_answer_with_lf(staff_client, demo_day):
 def test_it_stores_notes_edited_in_the_talks_inline_with_lf(staff_client, demo_day):
     talk = Talk.objects.get(slug="keynote")
     note = talk.highlights.order_by("position", "id").first()
-    data = {
-        "day": talk.day_id,
-        "position": talk.position,
-        "kind": talk.kind,
-        "title": talk.title,
-        "slug": talk.slug,
-        "session_url": talk.session_url,
-        "highlights-TOTAL_FORMS": 1,
-        "highlights-INITIAL_FORMS": 1,
-        "highlights-MIN_NUM_FORMS": 0,
-        "highlights-MAX_NUM_FORMS": 1000,
-        "highlights-0-id": note.pk,
-        "highlights-0-talk": talk.pk,
-        "highlights-0-position": note.position,
-        "highlights-0-parent": note.parent_id or "",
-        "highlights-0-style": note.style,
-        "highlights-0-kind": note.kind,
-        "highlights-0-text": "One\r\ntwo",
-        "snippets-TOTAL_FORMS": 0,
-        "snippets-INITIAL_FORMS": 0,
-        "snippets-MIN_NUM_FORMS": 0,
-        "snippets-MAX_NUM_FORMS": 1000,
-    }
+    data = inline_form(talk, [(note, note.parent)]) | {"highlights-0-text": "One\r\ntwo"}
     response = staff_client.post(f"/admin/talks/talk/{talk.pk}/change/", data)
     assert response.status_code == 302
     note.refresh_from_db()

@@ -3,6 +3,7 @@
 import pytest
 
 from talks.models import Conference, Day, Highlight, Talk
+from tests.talks.admin_forms import inline_form, note_form
 
 pytestmark = pytest.mark.django_db
 
@@ -27,23 +28,6 @@ def notes(db) -> dict[str, Highlight]:
         "secrets": secrets,
         "secure": secure,
     }
-
-
-def note_form(note: Highlight, **changes) -> dict:
-    """What the note's change page posts, with ``changes``."""
-    data = {
-        "talk": note.talk_id,
-        "parent": note.parent_id or "",
-        "position": note.position,
-        "style": note.style,
-        "kind": note.kind,
-        "text": note.text,
-        "resolved_at_0": "",
-        "resolved_at_1": "",
-        "resolution": note.resolution,
-        "resolution_url": note.resolution_url,
-    }
-    return data | changes
 
 
 def post_note(client, note: Highlight, **changes):
@@ -116,39 +100,6 @@ def test_a_refused_parent_leaves_every_note_on_the_day_page_and_in_the_exports(
         "\n## Keynote {.talk}\n\n- Swarm mode\n  - Self-healing\n    - Rolling updates\n"
         in exported
     )
-
-
-def inline_form(talk: Talk, rows: list[tuple[Highlight, Highlight | None]]) -> dict:
-    """The talk's change page posting ``rows`` of its highlights with the parents given."""
-    data = {
-        "day": talk.day_id,
-        "position": talk.position,
-        "kind": talk.kind,
-        "title": talk.title,
-        "slug": talk.slug,
-        "session_url": talk.session_url,
-        "highlights-TOTAL_FORMS": len(rows),
-        "highlights-INITIAL_FORMS": len(rows),
-        "highlights-MIN_NUM_FORMS": 0,
-        "highlights-MAX_NUM_FORMS": 1000,
-        "snippets-TOTAL_FORMS": 0,
-        "snippets-INITIAL_FORMS": 0,
-        "snippets-MIN_NUM_FORMS": 0,
-        "snippets-MAX_NUM_FORMS": 1000,
-    }
-    for i, (note, parent) in enumerate(rows):
-        data.update(
-            {
-                f"highlights-{i}-id": note.pk,
-                f"highlights-{i}-talk": talk.pk,
-                f"highlights-{i}-position": note.position,
-                f"highlights-{i}-parent": parent.pk if parent else "",
-                f"highlights-{i}-style": note.style,
-                f"highlights-{i}-kind": note.kind,
-                f"highlights-{i}-text": note.text,
-            }
-        )
-    return data
 
 
 def inline_parent_errors(response) -> list[list[str]]:

@@ -1,0 +1,55 @@
+"""What the admin's change pages post, built from stored rows, for tests to change a field of."""
+
+from __future__ import annotations
+
+from talks.models import Highlight, Talk
+
+
+def note_form(note: Highlight, **changes) -> dict:
+    """What the note's change page posts, with ``changes``."""
+    data = {
+        "talk": note.talk_id,
+        "parent": note.parent_id or "",
+        "position": note.position,
+        "style": note.style,
+        "kind": note.kind,
+        "text": note.text,
+        "resolved_at_0": "",
+        "resolved_at_1": "",
+        "resolution": note.resolution,
+        "resolution_url": note.resolution_url,
+    }
+    return data | changes
+
+
+def inline_form(talk: Talk, rows: list[tuple[Highlight, Highlight | None]]) -> dict:
+    """The talk's change page posting ``rows`` of its highlights with the parents given."""
+    data = {
+        "day": talk.day_id,
+        "position": talk.position,
+        "kind": talk.kind,
+        "title": talk.title,
+        "slug": talk.slug,
+        "session_url": talk.session_url,
+        "highlights-TOTAL_FORMS": len(rows),
+        "highlights-INITIAL_FORMS": len(rows),
+        "highlights-MIN_NUM_FORMS": 0,
+        "highlights-MAX_NUM_FORMS": 1000,
+        "snippets-TOTAL_FORMS": 0,
+        "snippets-INITIAL_FORMS": 0,
+        "snippets-MIN_NUM_FORMS": 0,
+        "snippets-MAX_NUM_FORMS": 1000,
+    }
+    for i, (note, parent) in enumerate(rows):
+        data.update(
+            {
+                f"highlights-{i}-id": note.pk,
+                f"highlights-{i}-talk": talk.pk,
+                f"highlights-{i}-position": note.position,
+                f"highlights-{i}-parent": parent.pk if parent else "",
+                f"highlights-{i}-style": note.style,
+                f"highlights-{i}-kind": note.kind,
+                f"highlights-{i}-text": note.text,
+            }
+        )
+    return data
