@@ -15,6 +15,20 @@ WORDS = (  # noqa: SIM905 (one sentence of words reads better than a list of 34)
 ).split()
 
 
+# Notes for the demo day holding only one of its talks, with two bullets: importing them over
+# the stored day would remove the other talks, notes and snippets (tests of that removal).
+PARTIAL = """---
+conference: DockerCon 2016
+day: 1
+---
+
+## Keynote highlights
+
+- Docker 1.12 has orchestration built in
+- Swarm mode is optional
+"""
+
+
 def _sentence(rng: random.Random, words: int = 12) -> str:
     return " ".join(rng.choice(WORDS) for _ in range(words)).capitalize() + "."
 

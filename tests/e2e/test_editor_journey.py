@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import DAY_URL
+from tests.factories import PARTIAL
 
 pytestmark = pytest.mark.browser
 
@@ -44,18 +45,6 @@ def test_it_lets_an_editor_preview_and_publish_a_summary(pages, page, demo_day, 
     expect(reader.locator(".summary")).to_contain_text("A great day: docker service ls everywhere.")
     expect(reader.locator(".summary em")).to_have_text("everywhere")
     expect(reader.get_by_role("link", name="Admin")).to_have_count(0)
-
-
-PARTIAL = """---
-conference: DockerCon 2016
-day: 1
----
-
-## Keynote highlights
-
-- Docker 1.12 has orchestration built in
-- Swarm mode is optional
-"""
 
 
 def test_it_asks_an_editor_before_an_import_removes_notes(pages, page, demo_day, django_user_model):

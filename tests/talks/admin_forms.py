@@ -1,6 +1,9 @@
-"""What the admin's change pages post, built from stored rows, for tests to change a field of."""
+"""What the admin's pages post: change pages built from stored rows, for tests to change a field
+of, and the hidden fields of an import's preview to confirm it with."""
 
 from __future__ import annotations
+
+import re
 
 from talks.models import Highlight, Talk
 
@@ -53,3 +56,13 @@ def inline_form(talk: Talk, rows: list[tuple[Highlight, Highlight | None]]) -> d
             }
         )
     return data
+
+
+def token_of(response) -> str:
+    """The import preview's token, sent back on confirm."""
+    return re.search(r'name="token" value="([^"]+)"', response.content.decode()).group(1)
+
+
+def seen_of(response) -> str:
+    """The digest of the removals the preview showed, sent back on confirm."""
+    return re.search(r'name="removals" value="([0-9a-f]+)"', response.content.decode()).group(1)

@@ -11,6 +11,7 @@ from django.test import Client
 
 from talks.admin_import import MAX_PASTE_CHARACTERS, SESSION_KEY, ImportNotesForm
 from talks.models import Conference, Day, Highlight, Tag, Talk
+from tests.talks.admin_forms import token_of
 from tests.talks.test_import_seed import SEED
 
 URL = "/admin/talks/day/import/"
@@ -19,10 +20,6 @@ CONFIRM = "/admin/talks/day/import/confirm/"
 
 def preview(client, **data):
     return client.post(URL, {"format": "auto", **data})
-
-
-def token_of(response) -> str:
-    return re.search(r'name="token" value="([^"]+)"', response.content.decode()).group(1)
 
 
 def test_it_is_for_staff_only(client, plain_user):

@@ -3,13 +3,12 @@ conferences, delete what the import removes. Staff without them get a clear 403.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.contrib.auth.models import Permission
 
 from talks.models import Conference, Day, Talk
-from tests.talks.test_import_removals import PARTIAL, seen_of
+from tests.factories import PARTIAL
+from tests.talks.admin_forms import seen_of, token_of
 from tests.talks.test_import_seed import SEED
 
 URL = "/admin/talks/day/import/"
@@ -30,10 +29,6 @@ def allow(user, *codenames: str) -> None:
 def login(client, user):
     client.force_login(user)
     return client
-
-
-def token_of(response) -> str:
-    return re.search(r'name="token" value="([^"]+)"', response.content.decode()).group(1)
 
 
 def test_it_refuses_staff_without_permissions(client, editor):

@@ -3,7 +3,6 @@ file would remove is shown first and removed only once the editor (or --replace)
 
 from __future__ import annotations
 
-import re
 from io import StringIO
 
 import pytest
@@ -14,30 +13,12 @@ from runner.models import Run
 from talks.exporting import MarkdownExporter
 from talks.importing import RemovalNotConfirmed, import_notes, parse_notes
 from talks.models import Day, Highlight, SnippetLine, Talk
+from tests.factories import PARTIAL
+from tests.talks.admin_forms import seen_of, token_of
 from tests.talks.test_import_seed import SEED
 
 URL = "/admin/talks/day/import/"
 CONFIRM = "/admin/talks/day/import/confirm/"
-
-PARTIAL = """---
-conference: DockerCon 2016
-day: 1
----
-
-## Keynote highlights
-
-- Docker 1.12 has orchestration built in
-- Swarm mode is optional
-"""
-
-
-def token_of(response) -> str:
-    return re.search(r'name="token" value="([^"]+)"', response.content.decode()).group(1)
-
-
-def seen_of(response) -> str:
-    """The digest of the removals the preview showed, sent back on confirm."""
-    return re.search(r'name="removals" value="([0-9a-f]+)"', response.content.decode()).group(1)
 
 
 def _stored(day: Day) -> tuple:
