@@ -52,6 +52,17 @@ def _alternatives(
     return {"others_label": label, "others": items}
 
 
+def _none_such(
+    owner: tuple[str, str], noun: str, slug: str, items: Sequence[tuple[str, str]]
+) -> NotFound:
+    """ "<owner> has no <noun> called “<slug>”", with links to the ones it has (``items``), or to
+    the owner's page when it has none yet or too many to list."""
+    message = f"{owner[0]} has no {noun} called “{_asked(slug)}”"
+    if not items:
+        return NotFound(f"{message}, nor any other yet", others_label="see", others=[owner])
+    return NotFound(message, **_alternatives(items, label=f"its {noun}s are", listed_on=owner))
+
+
 def _get_conference(slug: str) -> Conference:
     try:
         return Conference.objects.get(slug=slug)
@@ -93,19 +104,11 @@ def _get_day(conference_slug: str, day_slug: str) -> Day:
     days = list(conf.days.order_by("number"))
     for day in days:
         day.conference = conf
-    if not days:
-        raise NotFound(
-            f"{conf.name} has no day called “{_asked(day_slug)}”, nor any other yet",
-            others_label="see",
-            others=[(conf.name, conf.get_absolute_url())],
-        )
-    raise NotFound(
-        f"{conf.name} has no day called “{_asked(day_slug)}”",
-        **_alternatives(
-            [(short_day_title(day), day.get_absolute_url()) for day in days],
-            label="its days are",
-            listed_on=(conf.name, conf.get_absolute_url()),
-        ),
+    raise _none_such(
+        (conf.name, conf.get_absolute_url()),
+        "day",
+        day_slug,
+        [(short_day_title(day), day.get_absolute_url()) for day in days],
     )
 
 
@@ -148,19 +151,11 @@ def talk(request: HttpRequest, conference_slug: str, day_slug: str, talk_slug: s
         others = list(Talk.objects.filter(day=the_day).only("title", "slug", "day_id"))
         for other in others:
             other.day = the_day
-        if not others:
-            raise NotFound(
-                f"{the_day.title} has no talk called “{_asked(talk_slug)}”, nor any other yet",
-                others_label="see",
-                others=[(the_day.title, the_day.get_absolute_url())],
-            )
-        raise NotFound(
-            f"{the_day.title} has no talk called “{_asked(talk_slug)}”",
-            **_alternatives(
-                [(other.title, other.get_absolute_url()) for other in others],
-                label="its talks are",
-                listed_on=(the_day.title, the_day.get_absolute_url()),
-            ),
+        raise _none_such(
+            (the_day.title, the_day.get_absolute_url()),
+            "talk",
+            talk_slug,
+            [(other.title, other.get_absolute_url()) for other in others],
         )
     the_talk = talks[0]
     the_talk.day = the_day
