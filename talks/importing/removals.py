@@ -103,10 +103,10 @@ def removals(doc: DayDoc, day: Day | None) -> Removals:
         if name not in doc.absent and name != "title"
         and getattr(day, name) and getattr(day, name) != getattr(doc, name)
     )  # fmt: skip
-    talks = dict(Talk.objects.filter(day=day).values_list("slug", "pk"))
-    titles = dict(Talk.objects.filter(day=day).values_list("pk", "title"))
-    kept_talks = {talks[talk.slug]: talk for talk in doc.talks if talk.slug in talks}
-    found.talks = [titles[pk] for pk in talks.values() if pk not in kept_talks]
+    stored = Talk.objects.filter(day=day).values_list("slug", "pk", "title")
+    talks = {slug: (pk, title) for slug, pk, title in stored}
+    kept_talks = {talks[talk.slug][0]: talk for talk in doc.talks if talk.slug in talks}
+    found.talks = [title for pk, title in talks.values() if pk not in kept_talks]
 
     rows = Highlight.objects.filter(talk__day=day).order_by()
     by_key = {
