@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
@@ -19,17 +17,7 @@ from talks.models import Snippet, SnippetLine
 from .models import Run, Sandbox
 from .runs import RunRefused, Visitor, request_runs
 from .tasks import reset_sandbox
-
-VISITOR_SESSION_KEY = "runner_visitor"
-
-
-def visitor_key(request: HttpRequest, *, create: bool = False) -> str:
-    """The visitor's private key (their sandbox's owner), kept in the session."""
-    key = request.session.get(VISITOR_SESSION_KEY, "")
-    if not key and create:
-        key = secrets.token_hex(12)
-        request.session[VISITOR_SESSION_KEY] = key
-    return key
+from .visitors import visitor_key
 
 
 def may_run(request: HttpRequest) -> bool:

@@ -50,7 +50,7 @@ def _heading_level(request: HttpRequest) -> int:
 
 
 def swarm_context(request: HttpRequest, *, block: int) -> dict:
-    """Everything the picture needs, in a constant number of queries (four with a session)."""
+    """Everything the picture needs, in a constant number of queries (three)."""
     now = timezone.now()
     key = visitor_key(request)
     sandbox = live_sandbox(key)

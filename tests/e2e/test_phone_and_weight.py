@@ -3,14 +3,11 @@ day page's weight."""
 
 from __future__ import annotations
 
-from importlib import import_module
-
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from runner.models import Run, RunnerStatus
-from runner.views import VISITOR_SESSION_KEY
+from runner.visitors import VISITOR_COOKIE, cookie_value
 from talks.models import SnippetLine
 from tests.e2e.conftest import DAY_URL, Pages, settle
 from tests.runner.swarm_fixtures import big_picture, give_sandbox, stored
@@ -92,11 +89,8 @@ def swarm_run(busy_day) -> Run:
 
 
 def as_visitor(pages: Pages, page, key: str) -> None:
-    """Give the page's browser context a session that holds the visitor's key."""
-    session = import_module(settings.SESSION_ENGINE).SessionStore()
-    session[VISITOR_SESSION_KEY] = key
-    session.save()
-    cookie = {"name": settings.SESSION_COOKIE_NAME, "value": session.session_key}
+    """Give the page's browser context the visitor's cookie, as if it had pressed Run."""
+    cookie = {"name": VISITOR_COOKIE, "value": cookie_value(key)}
     page.context.add_cookies([cookie | {"url": pages.base_url}])
 
 

@@ -16,6 +16,7 @@ from django.test import Client
 from runner.models import Run, Sandbox
 from runner.sandbox import SandboxEngine, list_sandboxes, reap_sandboxes
 from talks.models import SnippetLine
+from tests.visitors import visitor_of
 
 HX = {"HTTP_HX_REQUEST": "true"}
 
@@ -28,8 +29,7 @@ def run(client: Client, line: SnippetLine) -> Run:
 
 
 def sandbox_of(client: Client) -> Sandbox:
-    visitor = client.session["runner_visitor"]
-    return Sandbox.objects.get(visitor=visitor, status=Sandbox.Status.READY)
+    return Sandbox.objects.get(visitor=visitor_of(client), status=Sandbox.Status.READY)
 
 
 def is_dockerd(pid: int) -> bool:

@@ -39,6 +39,7 @@ from tests.integration.helpers import (
     run,
     sandbox_of,
 )
+from tests.visitors import visitor_of
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
 MiB = 1024 * 1024
@@ -370,7 +371,7 @@ def test_it_ends_runs_clearly_when_the_sandbox_disk_is_full(lines, small_disk):
         Run.Status.ENGINE_UNAVAILABLE,
         "the disk that holds the sandboxes is full, so nothing was run",
     )
-    failed = Sandbox.objects.get(visitor=bob.session["runner_visitor"])
+    failed = Sandbox.objects.get(visitor=visitor_of(bob))
     assert failed.status == Sandbox.Status.FAILED and "No space left" in failed.error
     assert list_sandboxes(base_dir=small_disk) == [alices.name]  # nothing half-written
     assert not [ns for ns in netns_list().split() if f"-{failed.name}-" in ns]

@@ -29,6 +29,7 @@ from runner.sandbox import list_sandboxes, load_sandbox, reap_sandboxes
 from runner.swarm import SwarmPicture, read_swarm
 from talks.models import Snippet, SnippetLine
 from tests.integration.helpers import assert_gone, assert_nothing_left, host_links, short_base_dir
+from tests.visitors import visitor_of
 
 pytestmark = [pytest.mark.engine, pytest.mark.django_db(transaction=True)]
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -84,9 +85,7 @@ def run(client: Client, line: SnippetLine) -> Run:
 
 
 def sandbox_of(client: Client) -> Sandbox:
-    return Sandbox.objects.get(
-        visitor=client.session["runner_visitor"], status=Sandbox.Status.READY
-    )
+    return Sandbox.objects.get(visitor=visitor_of(client), status=Sandbox.Status.READY)
 
 
 def picture_table(client: Client) -> dict[str, tuple[str, str, list[str]]]:

@@ -43,6 +43,7 @@ from tests.runner.swarm_fixtures import (
     stored,
     task,
 )
+from tests.visitors import as_visitor
 
 HX = {"HTTP_HX_REQUEST": "true"}
 THREE = ["manager1", "worker1", "worker2"]
@@ -302,11 +303,7 @@ def runner_up(db):
 
 
 def visitor_client(key: str = "a" * 24) -> Client:
-    client = Client()
-    session = client.session
-    session["runner_visitor"] = key
-    session.save()
-    return client
+    return as_visitor(Client(), key)
 
 
 @pytest.mark.django_db
@@ -336,7 +333,7 @@ def test_it_draws_the_visitors_swarm_in_a_small_fragment(
     settings.RUNNER_MAX_NODES = 3
     give_sandbox(picture=big_picture(nodes=3, tasks=30))
     client = visitor_client()
-    with django_assert_num_queries(4):  # session, sandbox, recent runs, runner status
+    with django_assert_num_queries(3):  # sandbox, recent runs, runner status; no session
         response = client.get("/swarm/?block=3", **HX)
 
     assert response.status_code == 286

@@ -419,10 +419,10 @@ def test_a_visitor_without_an_address_is_limited_by_their_own_runs(line, setting
 def test_pressing_run_costs_a_fixed_handful_of_queries(
     client, line, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
-    client.post(f"/run/line/{line.pk}/", **HX)  # the first run also creates the session
+    client.post(f"/run/line/{line.pk}/", **HX)  # the first run also gives the visitor a key
     Run.objects.update(status=Run.Status.SUCCEEDED)
-    # session, line, the three rate counts in one, the run (savepoint, insert, release)
-    with django_assert_num_queries(6), django_capture_on_commit_callbacks(execute=False):
+    # line, the three rate counts in one, the run (savepoint, insert, release); no session
+    with django_assert_num_queries(5), django_capture_on_commit_callbacks(execute=False):
         response = client.post(f"/run/line/{line.pk}/", **HX)
     assert response.status_code == 200
 

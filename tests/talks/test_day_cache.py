@@ -13,6 +13,7 @@ from django.utils import timezone
 from runner.models import Run, RunnerStatus
 from talks.cache import CSRF_PLACEHOLDER, bump_notes_version
 from talks.models import Day, Highlight, NotesVersion, SnippetLine, Tag, Talk
+from tests.visitors import as_visitor
 
 pytestmark = pytest.mark.django_db
 DAY_URL = "/c/dockercon-2016/day-1/"
@@ -45,10 +46,19 @@ def test_it_serves_a_visitor_with_a_session_in_two_queries(
     client, demo_day, django_assert_num_queries
 ):
     session = client.session
-    session["runner_visitor"] = "abc123"
+    session["anything"] = "abc123"
     session.save()
     page(client)
     with django_assert_num_queries(2):  # the session, then the day with its versions
+        page(client)
+
+
+def test_a_visitor_who_pressed_run_keeps_the_one_query_hit(
+    client, demo_day, django_assert_num_queries
+):
+    as_visitor(client, "0123456789abcdef01234567")  # their key is a cookie, not a session
+    page(client)
+    with django_assert_num_queries(1):
         page(client)
 
 
