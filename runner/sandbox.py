@@ -44,6 +44,7 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,11}$")
 # logs and `ip addr` output unambiguous.
 SUBNET_PREFIX = "10.213"
 NETNS_DIR = Path("/run/netns")
+PROBE_PREFIX = "cnprobe-"  # engine_available's trial namespace, then the process id
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 STATE_FILE = "state.json"
 SHIM_SOCKET_DIR = Path("/run/containerd/s")
@@ -174,7 +175,7 @@ def engine_available(*, base_dir: Path) -> tuple[bool, str]:
         else:
             if not _root_fits(base_dir.resolve()):
                 problems.append(f"the sandbox directory {base_dir} is too long a path")
-        probe = f"cnprobe-{os.getpid()}"
+        probe = f"{PROBE_PREFIX}{os.getpid()}"
         made = _run(["ip", "netns", "add", probe], check=False)
         if made.returncode != 0:
             problems.append(
@@ -359,7 +360,7 @@ def reap_sandboxes(*, base_dir: Path, keep: Collection[str] = ()) -> list[str]:
     if some could not be fully removed.
     """
     removed: list[str] = []
-    errors: list[str] = []
+    errors = _remove_stale_probes()
     for name in list_sandboxes(base_dir=base_dir):
         if name in keep or _being_started(base_dir.resolve() / name):
             continue
@@ -637,6 +638,19 @@ def _netns_names() -> list[str]:
         return [p.name for p in NETNS_DIR.iterdir()]
     except OSError:
         return []
+
+
+def _remove_stale_probes() -> list[str]:
+    """Delete the namespaces that engine_available made to try, of processes that died
+    between making and deleting theirs (killed, say); returns what could not be deleted."""
+    problems = []
+    for ns in _netns_names():
+        pid = ns.removeprefix(PROBE_PREFIX)
+        if ns.startswith(PROBE_PREFIX) and pid.isdigit() and not _alive(int(pid)):
+            done = _run(["ip", "netns", "delete", ns], check=False)
+            if done.returncode != 0 and (NETNS_DIR / ns).exists():
+                problems.append(f"netns {ns}: {done.stderr.strip()}")
+    return problems
 
 
 def _netns_of(scope: str, name: str) -> list[str]:

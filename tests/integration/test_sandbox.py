@@ -355,3 +355,21 @@ def test_it_explains_what_is_missing(base_dir: Path, monkeypatch: pytest.MonkeyP
     assert "not running as root" in why
     assert "missing programs: dockerd, nsenter" in why
     assert "apt-get install docker.io" in why
+
+
+def test_the_reaper_removes_trial_namespaces_of_dead_processes(base_dir: Path) -> None:
+    # engine_available makes and deletes a namespace to try; a process killed in between
+    # left it behind for good.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    dead, mine = f"cnprobe-{gone.pid}", f"cnprobe-{os.getpid()}"
+    for ns in (dead, mine):
+        subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        reap_sandboxes(base_dir=base_dir)
+        names = os.listdir("/run/netns")
+        assert dead not in names
+        assert mine in names  # a live process may be trying right now
+    finally:
+        for ns in (dead, mine):
+            subprocess.run(["ip", "netns", "delete", ns], check=False, capture_output=True)
