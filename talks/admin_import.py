@@ -203,6 +203,7 @@ def _options_from(payload: dict[str, Any]) -> ImportOptions:
 
 _PERMISSION_WORDS = {
     "talks.add_conference": "add conferences",
+    "talks.change_conference": "change conferences",
     "talks.add_day": "add days",
     "talks.change_day": "change days",
     "talks.delete_talk": "delete talks",
@@ -220,6 +221,8 @@ def _needed_permissions(day: DayPreview) -> list[str]:
     needed = []
     if not day.conference_exists:
         needed.append("talks.add_conference")
+    elif day.conference_changes:
+        needed.append("talks.change_conference")
     needed.append("talks.change_day" if day.existing else "talks.add_day")
     found = day.removals
     if found.talks:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..documents import DayDoc, HighlightDoc, SnippetDoc, TalkDoc
+from ..documents import ConferenceDoc, DayDoc, HighlightDoc, SnippetDoc, TalkDoc
 from ..models import Conference, Day
 from .detect import find_links
 from .removals import Removals, removals
@@ -52,6 +52,7 @@ class DayPreview:
     hidden_talks: int
     hidden_notes: int  # in all, shown talks' and hidden talks'
     removals: Removals
+    conference_changes: list[str] = field(default_factory=list)  # in words
     missing_permissions: list[str] = field(default_factory=list)
 
 
@@ -63,6 +64,27 @@ class _Budget:
         given = min(wanted, self.total)
         self.total -= given
         return given
+
+
+# A stored conference's fields an import may change, in the words the preview uses.
+CONFERENCE_FIELDS = {
+    "name": "name",
+    "location": "place",
+    "starts_on": "start date",
+    "description": "description",
+}
+
+
+def conference_changes(doc: ConferenceDoc, stored: Conference | None) -> list[str]:
+    """What importing ``doc`` would change in the stored conference (blanks in the file are
+    filled from it beforehand: see complete_from_database)."""
+    if stored is None:
+        return []
+    return [
+        words
+        for name, words in CONFERENCE_FIELDS.items()
+        if getattr(doc, name) != getattr(stored, name)
+    ]
 
 
 def _count(highlights: list[HighlightDoc]) -> int:
@@ -118,6 +140,7 @@ def day_previews(result: ParseResult) -> list[DayPreview]:
                 stats=str(day_stats(doc)),
                 existing=existing,
                 conference_exists=conference is not None,
+                conference_changes=conference_changes(doc.conference, conference),
                 talks=talks,
                 hidden_talks=max(0, len(doc.talks) - MAX_SHOWN_TALKS),
                 hidden_notes=hidden,

@@ -102,3 +102,30 @@ def test_permissions_are_checked_again_on_confirm(client, editor, demo_day):
     assert refused.status_code == 403
     assert "needs permission to delete talks" in refused.content.decode()
     assert Talk.objects.filter(day=demo_day).count() == 4
+
+
+def test_changing_a_stored_conference_needs_change_conference(client, editor, demo_day):
+    moved = PARTIAL.replace("day: 1\n", "day: 1\nlocation: Copenhagen\n")
+    allow(editor, "change_day", "delete_talk", "delete_highlight", "delete_snippet")
+    login(client, editor)
+    response = client.post(URL, {"format": "auto", "text": moved})
+    assert response.status_code == 403
+    assert "needs permission to change conferences" in response.content.decode()
+    assert Conference.objects.get().location == "Seattle"
+
+    allow(editor, "change_conference")
+    response = client.post(URL, {"format": "auto", "text": moved})
+    assert response.status_code == 200
+    assert "<strong>changes</strong> the stored conference’s place" in response.content.decode()
+    confirm = {"token": token_of(response), "removals": seen_of(response), "confirm_removal": "yes"}
+    assert client.post(CONFIRM, confirm).status_code == 302
+    assert Conference.objects.get().location == "Copenhagen"
+
+
+def test_notes_that_leave_the_conference_as_it_is_need_no_change_conference(
+    client, editor, demo_day
+):
+    allow(editor, "change_day")
+    response = login(client, editor).post(URL, {"format": "auto", "text": SEED.read_text()})
+    assert response.status_code == 200
+    assert "changes</strong> the stored conference" not in response.content.decode()
