@@ -23,6 +23,7 @@ from django.db import IntegrityError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import rows
 from . import sandbox as engines
 from .images import build_demo_images
 from .models import Run, RunnerStatus, Sandbox
@@ -202,7 +203,8 @@ def _ready_sandbox_sql(alias: str) -> str:
     sandbox, run = Sandbox._meta, Run._meta
     visitor = quote(sandbox.get_field("visitor").column)
     return (
-        f"SELECT s.* FROM {quote(sandbox.db_table)} s JOIN {quote(run.db_table)} r"  # noqa: S608
+        f"SELECT {rows.columns(Sandbox, alias, table='s')} FROM {quote(sandbox.db_table)} s"  # noqa: S608
+        f" JOIN {quote(run.db_table)} r"
         f" ON r.{quote(run.get_field('visitor').column)} = s.{visitor}"
         f" WHERE r.{quote(run.pk.column)} = %s AND s.{quote(sandbox.get_field('status').column)}"
         f" = %s ORDER BY s.{quote(sandbox.pk.column)} LIMIT 1"
@@ -235,8 +237,10 @@ def ready_sandbox_for_run(run_id: int) -> PendingSandbox | None:
     if settings.RUNNER_MODE != "sandbox":
         return None
     alias = Sandbox.objects.db
-    rows = list(Sandbox.objects.raw(_ready_sandbox_sql(alias), [run_id, Sandbox.Status.READY]))
-    mine = rows[0] if rows else None
+    found = rows.fetch(
+        Sandbox, _ready_sandbox_sql(alias), [run_id, Sandbox.Status.READY], using=alias
+    )
+    mine = found[0] if found else None
     if mine is None or not mine.visitor:
         return None
     return PendingSandbox(mine, Ping(mine.docker_host))
@@ -349,10 +353,10 @@ def _forget(row: Sandbox, *, error: str = "") -> None:
 
 def reset(visitor: str) -> int:
     """Tear down every sandbox of the visitor; the next run starts a fresh one."""
-    rows = list(Sandbox.objects.filter(_live(), visitor=visitor, shared=False))
-    for row in rows:
+    theirs = list(Sandbox.objects.filter(_live(), visitor=visitor, shared=False))
+    for row in theirs:
         _forget(row, error="Reset by its visitor.")
-    return len(rows)
+    return len(theirs)
 
 
 def reap() -> list[str]:

@@ -23,7 +23,7 @@ from django_tasks_db import DatabaseBackend
 
 from talks.models import SnippetLine
 
-from . import provider, snapshots
+from . import provider, rows, snapshots
 from .execute import run_docker
 from .models import Run, Sandbox
 from .picture import UPDATING, news, settled, summary, update_words
@@ -193,7 +193,7 @@ def _claim_queued_sql(alias: str) -> str:
         f"UPDATE {table} SET {status} = %s,"  # noqa: S608
         f" {column['started_at']} = %s, {column['worker']} = %s, {column['sandbox']} = %s,"
         f" {version} = COALESCE(%s, {version}) WHERE {column['id']} = %s AND {status} = %s"
-        f" AND NOT EXISTS ({earlier}) RETURNING *"
+        f" AND NOT EXISTS ({earlier}) RETURNING {rows.columns(Run, alias)}"
     )
 
 
@@ -215,8 +215,7 @@ def _claim_queued(pk: int, sandbox: Sandbox | None) -> Run | None:
         Run.Status.QUEUED,
         *Run.IN_FLIGHT,
     ]
-    # Read to the end, so that SQLite's statement (and its write) is done with.
-    claimed = list(Run.objects.raw(_claim_queued_sql(connection.alias), params))
+    claimed = rows.fetch(Run, _claim_queued_sql(connection.alias), params, using=connection.alias)
     if not claimed:
         return None
     run = claimed[0]

@@ -25,6 +25,7 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult, get_date_max
 from django_tasks_db.utils import is_locked_database_exception
 
+from . import rows
 from .wakeup import Alarm
 
 logger = logging.getLogger("django_tasks_db")
@@ -65,8 +66,7 @@ class WakeableWorker(Worker):
             DEFAULT_TASK_QUEUE_NAME,
         ]
         try:
-            # Read to the end, so that SQLite's statement (and its write) is done with.
-            claimed = list(DBTaskResult.objects.db_manager(db).raw(_claim_sql(db), params))
+            claimed = rows.fetch(DBTaskResult, _claim_sql(db), params, using=db)
         except OperationalError as exc:
             if is_locked_database_exception(exc):
                 return None
@@ -113,5 +113,6 @@ def _claim_sql(db: str) -> str:
     )
     return (
         f"UPDATE {table} SET {column['status']} = %s, {column['started_at']} = %s,"  # noqa: S608
-        f" {workers} = {append} WHERE {column['id']} = ({next_ready}) RETURNING *"
+        f" {workers} = {append} WHERE {column['id']} = ({next_ready})"
+        f" RETURNING {rows.columns(DBTaskResult, db)}"
     )

@@ -1,0 +1,79 @@
+"""runner.rows builds the same instances as Model.objects.raw() from the same row."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import DEFAULT_DB_ALIAS, connection
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
+
+from runner import rows
+from runner.models import Run, Sandbox
+from runner.tasks import execute_runs
+from talks.models import SnippetLine
+
+pytestmark = pytest.mark.django_db
+
+
+def values(instance) -> dict:
+    return {f.attname: getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields}
+
+
+def both_ways(model, pk) -> tuple:
+    table = connection.ops.quote_name(model._meta.db_table)
+    where = f" FROM {table} WHERE {connection.ops.quote_name(model._meta.pk.column)} = %s"
+    pk = model._meta.pk.get_db_prep_value(pk, connection)  # a UUID is hex on SQLite
+    fetched = rows.fetch(
+        model, f"SELECT {rows.columns(model, DEFAULT_DB_ALIAS)}{where}", [pk], using="default"
+    )
+    raw = list(model.objects.raw(f"SELECT *{where}", [pk]))
+    assert len(fetched) == len(raw) == 1
+    return values(fetched[0]), values(raw[0]), fetched[0]
+
+
+def test_a_run_with_every_kind_of_field(demo_day):
+    now = timezone.now()
+    box = Sandbox.objects.create(name="sbx-rows", visitor="a" * 24, docker_host="unix:///x")
+    run = Run.objects.create(
+        snippet_line=SnippetLine.objects.first(),
+        sandbox=box,
+        visitor="a" * 24,
+        remote_addr="192.0.2.7",
+        line="docker service ls",
+        argv=["docker", "service", "ls"],
+        status=Run.Status.SUCCEEDED,
+        exit_code=0,
+        stdout="ID  NAME\n",
+        snapshot={"nodes": [{"id": "n1"}], "services": []},
+        progress={"done": 6, "total": 6},
+        created_at=now - timedelta(seconds=3),
+        started_at=now - timedelta(seconds=2),
+        finished_at=now,
+    )
+    fetched, raw, instance = both_ways(Run, run.pk)
+    assert fetched == raw
+    assert instance.finished_at == now and instance.finished_at.tzinfo is not None
+    assert instance.argv == ["docker", "service", "ls"] and instance.snapshot["nodes"]
+    assert not instance._state.adding and instance._state.db == "default"
+    assert instance.duration == 2.0  # a model instance, with its methods
+
+
+def test_a_sandbox(db):
+    box = Sandbox.objects.create(name="sbx-rows", visitor="b" * 24, docker_host="unix:///y")
+    fetched, raw, _ = both_ways(Sandbox, box.pk)
+    assert fetched == raw
+
+
+def test_a_task_result(db, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    result = execute_runs.enqueue(run_ids=[1, 2])
+    fetched, raw, instance = both_ways(DBTaskResult, result.id)
+    assert fetched == raw
+    assert instance.args_kwargs["kwargs"] == {"run_ids": [1, 2]}
+
+
+def test_nothing_found_is_an_empty_list(db):
+    sql = f"SELECT {rows.columns(Sandbox, 'default')} FROM runner_sandbox WHERE 1 = 0"  # noqa: S608
+    assert rows.fetch(Sandbox, sql, [], using="default") == []
