@@ -26,6 +26,8 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 from django_tasks_db.utils import is_locked_database_exception
 
 from . import rows
+from .models import Run
+from .tasks import execute_runs
 from .wakeup import Alarm
 
 logger = logging.getLogger("django_tasks_db")
@@ -64,6 +66,8 @@ class WakeableWorker(Worker):
             ops.adapt_datetimefield_value(now),
             self.backend_name,
             DEFAULT_TASK_QUEUE_NAME,
+            execute_runs.module_path,
+            *Run.IN_FLIGHT,
         ]
         try:
             claimed = rows.fetch(DBTaskResult, _claim_sql(db), params, using=db)
@@ -93,21 +97,38 @@ class WakeableWorker(Worker):
 def _claim_sql(db: str) -> str:
     """Claim the next ready task of the default queue, by priority, then due time, then age
     (the model's ordering), and return it: one UPDATE ... RETURNING, atomic on its own;
-    on PostgreSQL the row is locked with SKIP LOCKED, so two workers never take the same."""
+    on PostgreSQL the row is locked with SKIP LOCKED, so two workers never take the same.
+
+    A visitor's runs go in the order asked for, so a task of runs waits while an earlier run
+    of the same visitor is queued or running. It waits here, in the queue, not in a worker:
+    claimed, it would keep a worker from everyone else's runs until the earlier one ended
+    (one visitor's Run all and then Run would hold both of two workers).
+    """
     connection = connections[db]
     quote = connection.ops.quote_name
     meta = DBTaskResult._meta
     column = {f.name: quote(f.column) for f in meta.concrete_fields}
     table = quote(meta.db_table)
-    workers = column["worker_ids"]
+    workers, args = column["worker_ids"], f"{table}.{column['args_kwargs']}"
     if connection.vendor == "postgresql":
         append, lock = f"{workers} || jsonb_build_array(%s::text)", " FOR UPDATE SKIP LOCKED"
+        first_run = f"({args} #>> '{{kwargs,run_ids,0}}')::bigint"
     else:
         append, lock = f"json_insert({workers}, '$[#]', %s)", ""
+        first_run = f"json_extract({args}, '$.kwargs.run_ids[0]')"
+    run = {f.name: quote(f.column) for f in Run._meta.concrete_fields}
+    runs = quote(Run._meta.db_table)
+    not_its_turn = (
+        f"SELECT 1 FROM {runs} r JOIN {runs} earlier"  # noqa: S608
+        f" ON earlier.{run['visitor']} = r.{run['visitor']} AND earlier.{run['id']} < r.{run['id']}"
+        f" WHERE {table}.{column['task_path']} = %s AND r.{run['id']} = {first_run}"
+        f" AND earlier.{run['status']} IN (%s, %s)"
+    )
     next_ready = (
         f"SELECT {column['id']} FROM {table} WHERE {column['status']} = %s"  # noqa: S608
         f" AND ({column['run_after']} = %s OR {column['run_after']} <= %s)"
         f" AND {column['backend_name']} = %s AND {column['queue_name']} = %s"
+        f" AND NOT EXISTS ({not_its_turn})"
         f" ORDER BY {column['priority']} DESC, {column['run_after']}, {column['enqueued_at']}"
         f" LIMIT 1{lock}"
     )
