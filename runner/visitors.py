@@ -7,8 +7,10 @@ runner's overhead), and day pages served off the cache's fast path (talks.cache)
 readers without a session take. In a cookie of its own it costs a signature check instead.
 
 The cookie is a bearer token like the session cookie: HttpOnly, Secure where sessions are, and
-SameSite=Lax. Logging out forgets it (as flushing the session did), so the next person at the
-same browser gets a sandbox of their own. A key found in an older session is moved over.
+SameSite=Lax. Like the session's contents, it does not pass from one account to another: it
+names the account it was given to, logging out forgets it, and logging in as someone else
+makes a new one, so the next person at the same browser gets a sandbox of their own. A key
+found in an older session is moved over.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ SALT = "runner.visitors"
 SESSION_KEY = "runner_visitor"  # where the key was kept before it had a cookie
 _KEY = "_runner_visitor"  # request attributes: the key once read, and what to do on the way out
 _SET, _FORGET = "_runner_visitor_set", "_runner_visitor_forget"
+OWNER = "/"  # between the key and the account it was given to, in the cookie
 
 
 def visitor_key(request: HttpRequest, *, create: bool = False) -> str:
@@ -42,27 +45,56 @@ def visitor_key(request: HttpRequest, *, create: bool = False) -> str:
     return key
 
 
-def cookie_value(key: str) -> str:
-    """What the cookie holds for ``key``: the key, signed and timestamped."""
-    return _signer().sign(key)
+def cookie_value(key: str, account: str = "") -> str:
+    """What the cookie holds for ``key``, given to the user with id ``account`` if any:
+    signed and timestamped."""
+    return _signer().sign(f"{key}{OWNER}{account}" if account else key)
+
+
+def read_cookie(value: str) -> tuple[str, str]:
+    """The key in a cookie's value and the account it was given to ("" for none); ("", "")
+    when it is too old or not signed by us."""
+    try:
+        key, _, account = (
+            _signer().unsign(value, max_age=settings.SESSION_COOKIE_AGE).partition(OWNER)
+        )
+    except BadSignature:  # tampered with, expired, or signed with another SECRET_KEY
+        return "", ""
+    return (key, account) if _well_formed(key) else ("", "")
 
 
 def key_from_cookie(value: str) -> str:
-    """The key in a cookie's value; "" when it is missing, too old, or not signed by us."""
-    try:
-        key = _signer().unsign(value, max_age=settings.SESSION_COOKIE_AGE)
-    except BadSignature:  # tampered with, expired, or signed with another SECRET_KEY
-        return ""
-    return key if _well_formed(key) else ""
+    return read_cookie(value)[0]
 
 
 def _signer() -> signing.TimestampSigner:
     return signing.get_cookie_signer(salt=VISITOR_COOKIE + SALT)  # as set_signed_cookie does
 
 
+def _account(request: HttpRequest) -> str:
+    """The id of the logged-in user, or "". Without a session cookie nobody is logged in, and
+    finding that out costs no query."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return ""
+    user = getattr(request, "user", None)
+    return str(user.pk) if user is not None and user.is_authenticated else ""
+
+
 def _from_cookie(request: HttpRequest) -> str:
+    """The key in the request's cookie, if it is this visitor's: a key given to an account
+    is only theirs while that account is logged in (someone logging in as another user, or
+    using the browser after the session ended, gets a key of their own). A key given before
+    logging in becomes the account's (as it stayed in the session across a login before)."""
     value = request.COOKIES.get(VISITOR_COOKIE)
-    return key_from_cookie(value) if value else ""
+    key, owner = read_cookie(value) if value else ("", "")
+    if not key:
+        return ""
+    account = _account(request)
+    if owner and owner != account:
+        return ""
+    if owner != account:
+        setattr(request, _SET, True)  # given to the account now
+    return key
 
 
 def _from_session(request: HttpRequest) -> str:
@@ -104,7 +136,7 @@ class VisitorCookieMiddleware:
         elif getattr(request, _SET, False):
             response.set_cookie(
                 VISITOR_COOKIE,
-                cookie_value(getattr(request, _KEY)),
+                cookie_value(getattr(request, _KEY), _account(request)),
                 max_age=settings.SESSION_COOKIE_AGE,
                 secure=settings.SESSION_COOKIE_SECURE,
                 httponly=True,

@@ -10,7 +10,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from runner.models import Run
-from runner.visitors import SESSION_KEY, VISITOR_COOKIE, cookie_value, key_from_cookie
+from runner.visitors import (
+    SESSION_KEY,
+    VISITOR_COOKIE,
+    cookie_value,
+    key_from_cookie,
+    read_cookie,
+)
 from talks.models import Snippet, SnippetLine
 from tests.visitors import as_visitor, visitor_of
 
@@ -102,3 +108,23 @@ def test_a_key_kept_in_the_session_before_is_moved_to_the_cookie(client, line):
     assert visitor_of(client) == "0123456789abcdef01234567"
     assert SESSION_KEY not in client.session
     assert press(client, line).visitor == "0123456789abcdef01234567"  # from the cookie now
+
+
+def test_logging_in_as_someone_else_gives_a_new_visitor(client, line):
+    # Before the cookie, login() flushed the session (and the key in it) when the user changed.
+    rev = User.objects.create_user("rev", password="pw-for-tests-only", is_staff=True)
+    rev2 = User.objects.create_user("rev2", password="pw-for-tests-only", is_staff=True)
+    client.force_login(rev)
+    revs = press(client, line).visitor
+    assert read_cookie(client.cookies[VISITOR_COOKIE].value) == (revs, str(rev.pk))
+    client.post("/admin/login/", {"username": "rev2", "password": "pw-for-tests-only"})
+    assert client.get("/admin/").context["user"] == rev2  # no logout in between
+    assert press(client, line).visitor != revs
+    assert read_cookie(client.cookies[VISITOR_COOKIE].value)[1] == str(rev2.pk)
+
+
+def test_an_accounts_key_is_not_used_once_its_session_is_gone(client, line):
+    client.force_login(User.objects.create_user("ed", password="pw-for-tests-only"))
+    theirs = press(client, line).visitor
+    del client.cookies["sessionid"]  # expired, or cleared: the browser is anonymous now
+    assert press(client, line).visitor != theirs
