@@ -351,11 +351,14 @@ def _forget(row: Sandbox, *, error: str = "") -> None:
     )
 
 
+RESET_ERROR = "Reset by its visitor."  # a reset sandbox's error; runs it cut short say so
+
+
 def reset(visitor: str) -> int:
     """Tear down every sandbox of the visitor; the next run starts a fresh one."""
     theirs = list(Sandbox.objects.filter(_live(), visitor=visitor, shared=False))
     for row in theirs:
-        _forget(row, error="Reset by its visitor.")
+        _forget(row, error=RESET_ERROR)
     return len(theirs)
 
 

@@ -359,8 +359,48 @@ def execute_run(run: Run, sandbox: Sandbox | None = None) -> bool:
 
 def _failure_reason(stderr: str, sandbox: Sandbox) -> str:
     if "Cannot connect to the Docker daemon" in stderr or "connection refused" in stderr:
-        return "The sandbox's engine stopped answering. Reset your sandbox to get a fresh one."
+        cost = "its engine was gone before the command finished"
+        return _removed_meanwhile(sandbox, cost=cost) or (
+            "The sandbox's engine stopped answering. Reset your sandbox to get a fresh one."
+        )
     return "The engine refused or failed the command; its own message is below."
+
+
+RESET_ERROR = provider.RESET_ERROR  # other removals have errors of their own
+REMOVAL_WAIT_SECONDS = 10.0
+
+
+def _removed_meanwhile(sandbox: Sandbox, *, cost: str) -> str:
+    """Why a run lost its engine when the sandbox was removed while it ran, and what that
+    cost it; "" when it was not removed (the engine stopped on its own)."""
+    error = _removal_error(sandbox)
+    if error is None:
+        return ""
+    if error == RESET_ERROR:  # not "reset your sandbox": the visitor just did
+        return f"Your sandbox was reset while this ran, so {cost}."
+    return (
+        f"Your sandbox was removed while this ran, so {cost}; your next run starts in a fresh one."
+    )
+
+
+def _removal_error(sandbox: Sandbox) -> str | None:
+    """The error the sandbox's row was removed with ("" while that is not known), or None
+    when it was not removed.
+
+    A removal marks the row stopping, tears the engine down, and only then marks it gone
+    with its error; a run notices its engine gone in between, so it waits (bounded) for that.
+    """
+    deadline = time.monotonic() + REMOVAL_WAIT_SECONDS
+    while True:
+        row = Sandbox.objects.filter(pk=sandbox.pk).values("status", "error").first()
+        status = row["status"] if row else None
+        if status == Sandbox.Status.GONE:
+            return row["error"]
+        if status != Sandbox.Status.STOPPING:
+            return None
+        if time.monotonic() > deadline:
+            return ""
+        time.sleep(0.2)
 
 
 def _quota_problem(decision: Decision, sandbox: Sandbox) -> str:
@@ -414,7 +454,8 @@ def _wait_for_convergence(run: Run, sandbox: Sandbox, service_name: str) -> str:
         try:
             picture = read_swarm(sandbox.docker_host)
         except Exception:
-            return (
+            cost = "the swarm was removed before it converged"
+            return _removed_meanwhile(sandbox, cost=cost) or (
                 "The command was accepted, but then the sandbox's engine stopped answering, "
                 "so the swarm never converged. Reset your sandbox to get a fresh one."
             )

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseStopPolling
+from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 
 from talks.models import Snippet, SnippetLine
 
@@ -44,11 +44,33 @@ def _forbidden(request: HttpRequest) -> HttpResponse | None:
     )
 
 
-def _message(request: HttpRequest, message: str, *, status: int, back: str = "") -> HttpResponse:
+def _message(
+    request: HttpRequest,
+    message: str,
+    *,
+    status: int,
+    title: str = "",
+    back: str = "",
+) -> HttpResponse:
+    """A message for the visitor: a partial for htmx, else a page headed (and titled) ``title``,
+    by default what its status says."""
     template = "runner/message.html#message" if request.htmx else "runner/message.html"
     # A link back, not `javascript:history.back()`: the CSP allows no inline script.
-    context = {"message": message, "back": back or _referer(request)}
+    title = title or MESSAGE_TITLES.get(status, "Request refused")
+    context = {"message": message, "title": title, "back": back or _referer(request)}
     return render(request, template, context, status=status)
+
+
+# A message page's heading when its view gives none; any other refusal is "Request refused".
+MESSAGE_TITLES = {403: "Not allowed", 404: "Not found"}
+
+
+def _in_notice(request: HttpRequest, response: HttpResponse, snippet: Snippet) -> HttpResponse:
+    """Run all's form swaps nothing (its cells come out of band), so with htmx a refusal is
+    put in the block's notice area instead, where it is announced."""
+    if request.htmx:
+        response = reswap(retarget(response, f"#snippet-{snippet.pk}-notice"), "innerHTML")
+    return response
 
 
 def _safe(request: HttpRequest, url: str) -> bool:
@@ -76,7 +98,7 @@ def run_line(request: HttpRequest, line_id: int) -> HttpResponse:
     try:
         runs = request_runs(lines=[line], visitor=_visitor(request))
     except RunRefused as exc:
-        return _message(request, exc.message, status=exc.status)
+        return _message(request, exc.message, status=exc.status, title="Run refused")
     if not request.htmx:
         return HttpResponseRedirect(_back_to(line))
     context = {"run": runs[0], "line": line, "origin": "yours"}
@@ -90,13 +112,16 @@ def run_snippet(request: HttpRequest, snippet_id: int) -> HttpResponse:
     )
     lines = list(snippet.lines.all())
     if denied := _forbidden(request):
-        return denied
+        return _in_notice(request, denied, snippet)
     if not lines:
-        return _message(request, "This block has no command lines to run.", status=400)
+        message = "This block has no command lines to run."
+        refused = _message(request, message, status=400, title="Nothing to run")
+        return _in_notice(request, refused, snippet)
     try:
         runs = request_runs(lines=lines, visitor=_visitor(request))
     except RunRefused as exc:
-        return _message(request, exc.message, status=exc.status)
+        refused = _message(request, exc.message, status=exc.status, title="Run refused")
+        return _in_notice(request, refused, snippet)
     if not request.htmx:
         for line in lines:
             line.snippet = snippet
@@ -194,8 +219,9 @@ def sandbox_reset(request: HttpRequest) -> HttpResponse:
     else:
         message = "You have no sandbox yet; your first run starts one."
     if request.htmx:
-        return _message(request, message, status=200)
+        return _message(request, message, status=200, title="Your sandbox")
     # Without JavaScript this comes from the confirmation page: say what happened there, with
     # the way back to the notes it came from (the day page is the same for all: no message).
     back = request.POST.get("next", "")
-    return _message(request, message, status=200, back=back if _safe(request, back) else "")
+    back = back if _safe(request, back) else ""
+    return _message(request, message, status=200, title="Your sandbox", back=back)

@@ -1,0 +1,85 @@
+"""Refused Run all presses: with htmx the message goes into the block's notice area.
+
+Run all's form swaps nothing (its cells come out of band, runner/run_all.html), so a refusal
+must say where it goes: HX-Retarget to the block's notice (templates/runner/_snippet_notice.html)
+and HX-Reswap, as the swarm controls do (runner.views_swarm._refused).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from runner.models import Run
+from talks.models import Snippet, SnippetLine
+
+pytestmark = pytest.mark.django_db
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+@pytest.fixture
+def snippet(demo_day) -> Snippet:
+    return SnippetLine.objects.get(command="docker service ls").snippet
+
+
+def assert_in_notice(response, snippet: Snippet, message: str) -> None:
+    assert response["HX-Retarget"] == f"#snippet-{snippet.pk}-notice"
+    assert response["HX-Reswap"] == "innerHTML"
+    html = response.content.decode()
+    assert html.startswith('<p class="notice" role="alert">')  # announced
+    assert message in html
+
+
+def test_it_puts_the_in_flight_refusal_of_run_all_in_the_blocks_notice(client, snippet, settings):
+    lines = snippet.lines.count()
+    settings.RUNNER_MAX_IN_FLIGHT = lines
+    assert client.post(f"/run/snippet/{snippet.pk}/", **HX).status_code == 200  # stays queued
+    response = client.post(f"/run/snippet/{snippet.pk}/", **HX)  # pressed twice
+    assert response.status_code == 429
+    assert_in_notice(response, snippet, f"You already have {lines} runs waiting or running")
+    assert Run.objects.count() == lines
+    # The page's notice area is the one retargeted.
+    day_page = client.get(snippet.talk.day.get_absolute_url()).content.decode()
+    assert f'<div id="snippet-{snippet.pk}-notice" class="snippet-notice"' in day_page
+
+
+def test_it_puts_the_rate_limit_of_run_all_in_the_blocks_notice(client, snippet, settings):
+    settings.RUNNER_RATE_PER_MINUTE = 1
+    response = client.post(f"/run/snippet/{snippet.pk}/", **HX)
+    assert response.status_code == 429
+    assert_in_notice(response, snippet, "Too many runs: at most 1 a minute per visitor.")
+    assert not Run.objects.exists()
+
+
+def test_it_puts_run_all_of_an_empty_block_in_its_notice(client, snippet):
+    empty = Snippet.objects.create(talk=snippet.talk, position=99)
+    response = client.post(f"/run/snippet/{empty.pk}/", **HX)
+    assert response.status_code == 400
+    assert_in_notice(response, empty, "This block has no command lines to run.")
+
+
+def test_it_puts_a_forbidden_run_all_in_the_blocks_notice(client, snippet, settings):
+    settings.RUNNER_ANONYMOUS = False
+    response = client.post(f"/run/snippet/{snippet.pk}/", **HX)
+    assert response.status_code == 403
+    assert_in_notice(response, snippet, "Log in to run commands.")
+
+
+def test_a_refused_run_all_without_javascript_is_a_page_of_its_own(snippet, settings):
+    settings.RUNNER_RATE_PER_MINUTE = 1
+    response = Client().post(f"/run/snippet/{snippet.pk}/")
+    assert response.status_code == 429
+    assert "HX-Retarget" not in response and "HX-Reswap" not in response
+    html = response.content.decode()
+    assert "<h1>Run refused</h1>" in html
+    assert "Too many runs: at most 1 a minute per visitor." in html
+
+
+def test_a_refused_single_run_stays_in_its_own_cell(client, snippet, settings):
+    settings.RUNNER_MAX_IN_FLIGHT = 1
+    line = snippet.lines.first()
+    client.post(f"/run/line/{line.pk}/", **HX)
+    response = client.post(f"/run/line/{line.pk}/", **HX)
+    assert response.status_code == 429
+    assert "HX-Retarget" not in response  # its form targets the line's output already
+    assert "You already have 1 run waiting or running" in response.content.decode()
