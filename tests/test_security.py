@@ -472,7 +472,14 @@ def test_it_sends_secure_cookies_and_hsts_with_production_settings(production, n
             **HX,
         )
         assert ran.status_code == 200
-        session = ran.cookies["sessionid"]
+        visitor = ran.cookies["confnotes_visitor"]  # the runner's key: no session for it
+        assert visitor["secure"] and visitor["httponly"] and visitor["samesite"] == "Lax"
+        assert "sessionid" not in ran.cookies
+        get_user_model().objects.create_user("ed", password="pw-for-tests-only", is_staff=True)
+        credentials = {"username": "ed", "password": "pw-for-tests-only"}
+        logged_in = client.post("/admin/login/", credentials, secure=True)
+        assert logged_in.status_code == 302
+        session = logged_in.cookies["sessionid"]
         assert session["secure"] and session["httponly"] and session["samesite"] == "Lax"
 
 
