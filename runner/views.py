@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
@@ -131,23 +133,48 @@ def run_snippet(request: HttpRequest, snippet_id: int) -> HttpResponse:
     return render(request, "runner/run_all.html", {"runs": runs, "snippet": snippet})
 
 
+def fingerprint(shown: object) -> str:
+    """A short digest of what a polled fragment shows, which its next poll sends back."""
+    return hashlib.blake2b(repr(shown).encode(), digest_size=8).hexdigest()
+
+
+def _cell_seen(run: Run) -> str:
+    """What an in-flight run's cell shows (runner/run.html#run-cell), as a fingerprint.
+
+    A queued run's is its status: nothing is written to a run until a worker claims it, so
+    the cells drawn by other views and the day page send it too, without computing anything.
+    The progress's reading time is not shown, nor its countdown (left out of the cell).
+    """
+    if run.status == Run.Status.QUEUED:
+        return run.status
+    progress = {key: value for key, value in (run.progress or {}).items() if key != "at"}
+    shown = [run.status, run.exit_code, run.engine_version, run.snippet_line_id, run.argv]
+    shown += [run.note, run.reason, run.converged, run.stdout, run.stderr, progress]
+    return fingerprint(shown)
+
+
 @require_GET
 def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
-    """A run's cell: polled by htmx while in flight (286 ends polling), or a page of its own."""
+    """A run's cell: polled by htmx while in flight (204 while nothing changed, 286 ends
+    polling), or a page of its own."""
     run = get_object_or_404(
         Run.objects.select_related("snippet_line__snippet__talk__day__conference", "sandbox"),
         pk=run_id,
     )
+    seen = "" if run.finished else _cell_seen(run)
     if request.htmx:
+        if seen and request.GET.get("seen") == seen:
+            # htmx swaps nothing on 204: the cell, in a live region, is not read out again.
+            return HttpResponse(status=204)
         # Whose cell this is, as the page that polls it said (a label only: no one's output
         # is private, and the day page is the same for every reader).
         origin = request.GET.get("origin")
-        context = {"run": run, "origin": origin if origin in ORIGINS else ""}
+        context = {"run": run, "origin": origin if origin in ORIGINS else "", "seen": seen}
         response = render(request, "runner/run.html#run-cell", context)
         if run.finished:
             response.status_code = HttpResponseStopPolling.status_code
         return response
-    return render(request, "runner/run.html", {"run": run})
+    return render(request, "runner/run.html", {"run": run, "seen": seen})
 
 
 @require_GET

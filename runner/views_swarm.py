@@ -1,8 +1,9 @@
 """The swarm picture beside each snippet block, and the multi-node sandbox controls.
 
 The picture is a fragment loaded lazily by htmx and polled every second while one of the
-visitor's runs is in flight; 286 stops the polling once nothing is. It draws what the worker
-stored (runner.snapshots): this process never talks to an engine.
+visitor's runs is in flight; 286 stops the polling once nothing is, and 204 answers a poll while
+nothing it shows has changed (nothing is swapped). It draws what the worker stored
+(runner.snapshots): this process never talks to an engine.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ from .sandbox_actions import (
     parse_nodes,
     request_action,
 )
-from .views import _forbidden, _message, _referer, _visitor, may_run, visitor_key
+from .views import _forbidden, _message, _referer, _visitor, fingerprint, may_run, visitor_key
 
 RECENT_RUNS = 10
 SHOW_FINISHED_PROGRESS = 60  # seconds a finished run's final progress stays in the picture
-_RUN_FIELDS = ("id", "line", "status", "progress", "finished_at")
+_RUN_FIELDS = ("id", "line", "status", "progress", "finished_at", "sandbox")
 
 
 def _block(request: HttpRequest) -> int:
@@ -61,11 +62,17 @@ def swarm_context(request: HttpRequest, *, block: int) -> dict:
     )
     in_flight = [run for run in recent if not run.finished]
     progress = [Progress.from_data(run.progress, now=now) for run in in_flight if run.progress]
-    if not in_flight:
-        # Once nothing is in flight, the last run's final figures stay a little while.
+    if not in_flight and sandbox is not None:
+        # Once nothing is in flight, the last run's final figures stay a little while, if they
+        # are of this sandbox's swarm (after a reset they would describe one that is gone).
         lately = now - timedelta(seconds=SHOW_FINISHED_PROGRESS)
         last = next((run for run in recent if run.finished and run.progress), None)
-        if last is not None and last.finished_at and last.finished_at > lately:
+        if (
+            last is not None
+            and last.sandbox_id == sandbox.pk
+            and last.finished_at
+            and last.finished_at > lately
+        ):
             progress = [Progress.from_data(last.progress, now=now)]
     view = None
     if sandbox is not None and sandbox.picture:
@@ -73,7 +80,7 @@ def swarm_context(request: HttpRequest, *, block: int) -> dict:
         view = swarm_view(picture, at=at)
     status = RunnerStatus.current()
     can_run = bool(status and status.available and status.is_fresh()) and may_run(request)
-    return {
+    context = {
         "block_id": block,  # not "block": inside {% block %}, Django sets that name
         "heading_level": _heading_level(request),
         "sandbox": sandbox,
@@ -86,6 +93,15 @@ def swarm_context(request: HttpRequest, *, block: int) -> dict:
         "node_choices": range(1, settings.RUNNER_MAX_NODES + 1),
         "nodes": sandbox.nodes if sandbox else settings.RUNNER_NODES,
     }
+    # What the fragment shows, as what it is drawn from (countdowns included, as worked out for
+    # now; its block and heading level are in its address): a poll that would bring the same
+    # is answered 204.
+    drawn = {"sandbox", "view", "in_flight", "block_id", "heading_level"}
+    shown = {k: v for k, v in context.items() if k not in drawn}
+    box = sandbox and (sandbox.pk, sandbox.name, sandbox.status, sandbox.nodes, sandbox.picture)
+    runs = [(run.pk, run.status, run.line) for run in in_flight]
+    context["seen"] = fingerprint((shown, box, runs))
+    return context
 
 
 @require_GET
@@ -95,6 +111,11 @@ def swarm(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         if context["sandbox"] is None and not context["can_run"]:
             return HttpResponseStopPolling("")  # nothing to show beside the notes: no picture
+        if request.GET.get("seen") == context["seen"]:
+            # The same again: htmx swaps nothing on 204, so the focus, the open <details> and
+            # a screen reader's place in the picture stay. ("live" is in the fingerprint: the
+            # poll that finds nothing in flight any more gets the last picture, with 286.)
+            return HttpResponse(status=204)
         response = render(request, "runner/_swarm.html#swarm", context)
         if not context["live"]:
             response.status_code = HttpResponseStopPolling.status_code

@@ -26,11 +26,16 @@
     return ok ? Promise.resolve() : Promise.reject(new Error("copy failed"));
   }
 
-  // <button data-copy="text">: a real button, for Enter and Space.
+  // <button data-copy>: a real button, for Enter and Space. It copies its command line as
+  // shown, without the "$ " prompt; data-copy="all", every line of its block.
   on("click", function (event) {
     const button = event.target.closest("button[data-copy]");
     if (!button) return;
-    copyText(button.dataset.copy).then(
+    const scope = button.closest(button.dataset.copy === "all" ? ".snippet" : ".snippet-line");
+    const lines = [...scope.querySelectorAll("pre.highlight > code")].map(function (code) {
+      return code.textContent.replace(/^\$ /, "");
+    });
+    copyText(lines.join("\n")).then(
       function () { announce(button, "Copied"); },
       function () { announce(button, "Press Ctrl+C"); }
     );
@@ -65,6 +70,16 @@
     focusDuringRequest.delete(event.detail.elt);
     const lost = !document.activeElement || document.activeElement === document.body;
     if (was && lost && was.isConnected && !was.disabled) was.focus();
+  });
+
+  // A polled part (run cell, swarm picture) that changed is swapped whole: htmx gives the focus
+  // back by id, and the <details> open in it (they have ids) open again.
+  let open = [];
+  on("htmx:beforeSwap", function (event) {
+    open = [...event.detail.target.querySelectorAll("details[open][id]")].map((d) => d.id);
+  });
+  on("htmx:afterSwap", function () {
+    open.forEach((id) => document.getElementById(id)?.setAttribute("open", ""));
   });
 
   // A message under a block's toolbar is about its last action: the next one clears it.

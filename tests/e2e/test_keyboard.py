@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from runner.models import RunnerStatus
+from talks.models import Snippet, SnippetLine
 from tests.e2e.conftest import DAY_URL, settle
 
 pytestmark = pytest.mark.browser
@@ -98,6 +99,24 @@ def test_it_reaches_every_control_of_the_day_page_with_tab_and_shows_focus(page,
     assert run_buttons.count() == 6
 
 
+def test_it_names_each_blocks_buttons_after_its_block(page, demo_day):
+    """Two blocks in a talk: each Run all says which block it runs, as Copy all and History do,
+    so a list of the page's buttons tells them apart."""
+    RunnerStatus.objects.create(available=True, explanation="Private sandboxes are available.")
+    first = Snippet.objects.get()
+    second = Snippet.objects.create(talk=first.talk, position=first.position + 1, caption="Nodes")
+    SnippetLine.objects.create(snippet=second, command="docker node ls")
+    page.goto(DAY_URL)
+    for block in ("docker service create --name vote -p 8080:80 instavote/vote", "Nodes"):
+        for role, name in (
+            ("button", "Run all"),
+            ("button", "Copy all"),
+            ("link", "History of runs"),
+        ):
+            expect(page.get_by_role(role, name=f"{name}: {block}", exact=True)).to_have_count(1)
+    expect(page.get_by_role("button", name="Run all", exact=True)).to_have_count(0)
+
+
 def test_it_works_with_the_keyboard_alone(page, demo_day):
     page.goto(DAY_URL)
 
@@ -116,7 +135,7 @@ def test_it_works_with_the_keyboard_alone(page, demo_day):
     copy = tab_to(page, "Copy: docker service scale vote=6")
     assert copy["focusVisible"]
     page.keyboard.press("Enter")
-    expect(page.locator("button[data-copy='docker service scale vote=6']")).to_have_text(
+    expect(page.get_by_role("button", name="Copy: docker service scale vote=6")).to_have_text(
         re.compile("Copied|Press Ctrl\\+C")
     )
 
@@ -199,3 +218,15 @@ def test_it_lets_the_keyboard_leave_the_header_search(pages, demo_day):
     expect(box).to_be_focused()
     expect(box).to_have_value("tlss")
     assert not pages.errors, pages.errors
+
+
+def test_copy_puts_the_command_lines_as_shown_on_the_clipboard(pages, demo_day):
+    page = pages.new()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto(DAY_URL)
+    page.get_by_role("button", name="Copy: docker service scale vote=6").click()
+    assert page.evaluate("navigator.clipboard.readText()") == "docker service scale vote=6"
+    page.get_by_role("button", name="Copy all:").click()
+    lines = [line.command for line in SnippetLine.objects.filter(snippet__talk__day=demo_day)]
+    assert len(lines) == 6
+    assert page.evaluate("navigator.clipboard.readText()") == "\n".join(lines)

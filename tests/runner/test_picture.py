@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from runner import sandbox_actions, snapshots
-from runner.models import Run, RunnerStatus
+from runner.models import Run, RunnerStatus, Sandbox
 from runner.picture import (
     PALETTE_SIZE,
     Progress,
@@ -314,7 +314,9 @@ def test_it_says_so_when_the_visitor_has_no_sandbox(client, runner_up):
     html = response.content.decode()
     assert 'id="swarm-7"' in html
     assert "You have no sandbox yet." in html
-    assert '<p class="swarm-meta"><a href="/swarm/">Full page and history</a></p>' in html
+    assert (
+        '<p class="swarm-meta"><a href="/swarm/" id="swarm-7-page">Full page and history</a></p>'
+    ) in html
     assert '<h3 class="swarm-h" id="swarm-7-h">Your swarm</h3>' in html
     on_a_talk_page = client.get("/swarm/?block=7&level=2", **HX).content.decode()
     assert '<h2 class="swarm-h" id="swarm-7-h">Your swarm</h2>' in on_a_talk_page
@@ -345,7 +347,10 @@ def test_it_draws_the_visitors_swarm_in_a_small_fragment(
     assert '<th scope="row">worker1</th>' in html
     assert '<table class="visually-hidden"><caption>Swarm: 3 nodes and 30 tasks' in html
     assert '<div class="swarm-nodes" aria-hidden="true">' in html
-    assert '<details class="swarm-history"><summary>Shut-down tasks (12)</summary>' in html
+    assert (
+        '<details class="swarm-history" id="swarm-3-history">'
+        '<summary id="swarm-3-history-summary">Shut-down tasks (12)</summary>'
+    ) in html
     assert "Stop worker1" in html and "Stop worker2" in html and "Stop manager1" not in html
     assert ' style="' not in html and "<script" not in html
 
@@ -375,10 +380,11 @@ def test_it_polls_while_a_run_is_in_flight_and_shows_its_progress(runner_up):
 
 @pytest.mark.django_db
 def test_it_keeps_a_finished_runs_final_progress_for_a_while(runner_up):
-    give_sandbox(picture=rolling(6))
+    box = give_sandbox(picture=rolling(6))
     final = progress_of(rolling(6), "vote", kind="update", at=timezone.now()).to_data()
     run = Run.objects.create(
         visitor="a" * 24,
+        sandbox=box,
         line="docker service update vote",
         status=Run.Status.SUCCEEDED,
         progress=final,
@@ -388,6 +394,34 @@ def test_it_keeps_a_finished_runs_final_progress_for_a_while(runner_up):
     assert '<progress value="6" max="6"' in client.get("/swarm/", **HX).content.decode()
     Run.objects.filter(pk=run.pk).update(finished_at=timezone.now() - timedelta(minutes=5))
     assert "<progress" not in client.get("/swarm/", **HX).content.decode()
+
+
+@pytest.mark.django_db
+def test_it_shows_no_final_progress_of_a_sandbox_that_is_gone(runner_up):
+    box = give_sandbox(picture=rolling(6))
+    final = progress_of(rolling(6), "vote", kind="update", at=timezone.now()).to_data()
+    Run.objects.create(
+        visitor="a" * 24,
+        sandbox=box,
+        line="docker service update vote",
+        status=Run.Status.SUCCEEDED,
+        progress=final,
+        finished_at=timezone.now(),
+    )
+    client = visitor_client()
+    assert "6 of 6 tasks updated (100%)" in client.get("/swarm/?block=1", **HX).content.decode()
+
+    # "Reset my sandbox": the sandbox is removed, and with it what its swarm did.
+    Sandbox.objects.filter(pk=box.pk).update(status=Sandbox.Status.GONE, removed_at=timezone.now())
+    html = client.get("/swarm/?block=1", **HX).content.decode()
+    assert "You have no sandbox yet." in html
+    assert "6 of 6 tasks updated" not in html and "<progress" not in html
+    assert "<progress" not in client.get("/swarm/").content.decode()  # nor after a reload
+
+    # Nor in the next sandbox, before anything has run there.
+    Sandbox.objects.create(name="sbx-fresh", visitor="a" * 24, status=Sandbox.Status.READY, nodes=3)
+    html = client.get("/swarm/?block=1", **HX).content.decode()
+    assert "Sandbox sbx-fresh" in html and "<progress" not in html
 
 
 @pytest.mark.django_db
@@ -419,8 +453,10 @@ def test_it_shows_the_full_page_with_the_sandboxs_history(runner_up):
     # The picture's ids and its htmx targets are plain (inside {% block %}, Django's own
     # "block" variable would win over a context variable of that name).
     assert '<section class="swarm" id="swarm-0" aria-labelledby="swarm-0-h"' in html
-    assert 'hx-get="/swarm/?block=0&amp;level=2"' in html and 'hx-target="#swarm-0"' in html
-    assert '<h2 class="swarm-h" id="swarm-0-h">Your swarm</h2>' in html  # under the <h1>
+    assert 'hx-get="/swarm/?block=0&amp;level=2&amp;seen=' in html
+    assert 'hx-target="#swarm-0"' in html
+    # Under the <h1>, named for what it shows (not "Your swarm" again).
+    assert '<h2 class="swarm-h" id="swarm-0-h">Nodes and tasks</h2>' in html
     assert '<input type="hidden" name="level" value="2">' in html  # kept after an action
     assert "Block Node" not in html
     assert '<p class="swarm-meta">Sandbox ' in html and " · </p>" not in html
