@@ -339,16 +339,15 @@ def _reserve(visitor: str, nodes: int) -> Sandbox | None:
 
 
 def _forget(row: Sandbox, *, error: str = "") -> None:
-    """Tear down a sandbox's engine and mark its row removed."""
-    Sandbox.objects.filter(pk=row.pk).update(status=Sandbox.Status.STOPPING)
+    """Tear down a sandbox's engine and mark its row removed. Why is written first, with
+    "stopping": a run that loses its engine meanwhile reads it there (runs._removal_error)."""
+    Sandbox.objects.filter(pk=row.pk).update(status=Sandbox.Status.STOPPING, error=error)
     try:
         engines.stop_sandbox(row.name, base_dir=settings.RUNNER_BASE_DIR)
     except Exception:
         log.exception("stopping sandbox %s failed; the reaper will try again", row.name)
         return
-    Sandbox.objects.filter(pk=row.pk).update(
-        status=Sandbox.Status.GONE, removed_at=timezone.now(), error=error
-    )
+    Sandbox.objects.filter(pk=row.pk).update(status=Sandbox.Status.GONE, removed_at=timezone.now())
 
 
 RESET_ERROR = "Reset by its visitor."  # a reset sandbox's error; runs it cut short say so
@@ -377,7 +376,9 @@ def reap() -> list[str]:
         | Q(status=Sandbox.Status.STOPPING)
     )
     for row in expired:
-        _forget(row, error="Expired.")
+        # A teardown that failed half-way is tried again, for the reason it was started for.
+        stuck = row.status == Sandbox.Status.STOPPING and row.error
+        _forget(row, error=row.error if stuck else "Expired.")
         removed.append(row.name)
     if settings.RUNNER_MODE == "sandbox":
         keep = set(Sandbox.objects.filter(_live(), shared=False).values_list("name", flat=True))

@@ -387,14 +387,14 @@ def _removal_error(sandbox: Sandbox) -> str | None:
     """The error the sandbox's row was removed with ("" while that is not known), or None
     when it was not removed.
 
-    A removal marks the row stopping, tears the engine down, and only then marks it gone
-    with its error; a run notices its engine gone in between, so it waits (bounded) for that.
+    A removal marks the row stopping with its error, tears the engine down, then marks it
+    gone; a row stopping without an error (written before that order) is waited for, bounded.
     """
     deadline = time.monotonic() + REMOVAL_WAIT_SECONDS
     while True:
         row = Sandbox.objects.filter(pk=sandbox.pk).values("status", "error").first()
         status = row["status"] if row else None
-        if status == Sandbox.Status.GONE:
+        if status == Sandbox.Status.GONE or (status == Sandbox.Status.STOPPING and row["error"]):
             return row["error"]
         if status != Sandbox.Status.STOPPING:
             return None

@@ -251,3 +251,27 @@ def test_a_command_whose_sandbox_was_removed_under_it_says_so(
     run = execute(update_line, box)
     assert run.status == Run.Status.FAILED and run.exit_code == 1
     assert run.reason == reason
+
+
+@pytest.mark.django_db
+def test_a_sandbox_being_removed_says_why_at_once(box):
+    # The reason is written with "stopping", before the teardown: a run that loses its engine
+    # meanwhile tells the visitor why without waiting for the teardown to end.
+    Sandbox.objects.filter(pk=box.pk).update(
+        status=Sandbox.Status.STOPPING, error=provider.RESET_ERROR
+    )
+    started = time.monotonic()
+    reason = runs._removed_meanwhile(box, cost="it stopped")
+    assert time.monotonic() - started < 1
+    assert reason == "Your sandbox was reset while this ran, so it stopped."
+
+
+@pytest.mark.django_db
+def test_the_reaper_finishes_a_stuck_teardown_for_its_own_reason(box, engine_teardown, settings):
+    settings.RUNNER_MODE = "shared"  # no engines on disk to look for here
+    Sandbox.objects.filter(pk=box.pk).update(
+        status=Sandbox.Status.STOPPING, error=provider.RESET_ERROR
+    )
+    assert box.name in provider.reap()
+    box.refresh_from_db()
+    assert box.status == Sandbox.Status.GONE and box.error == provider.RESET_ERROR
