@@ -340,7 +340,7 @@ def _reserve(visitor: str, nodes: int) -> Sandbox | None:
 
 def _forget(row: Sandbox, *, error: str = "") -> None:
     """Tear down a sandbox's engine and mark its row removed. Why is written first, with
-    "stopping": a run that loses its engine meanwhile reads it there (runs._removal_error)."""
+    "stopping": a run that loses its engine meanwhile reads it there (runs._removed_meanwhile)."""
     Sandbox.objects.filter(pk=row.pk).update(status=Sandbox.Status.STOPPING, error=error)
     try:
         engines.stop_sandbox(row.name, base_dir=settings.RUNNER_BASE_DIR)

@@ -366,41 +366,18 @@ def _failure_reason(stderr: str, sandbox: Sandbox) -> str:
     return "The engine refused or failed the command; its own message is below."
 
 
-RESET_ERROR = provider.RESET_ERROR  # other removals have errors of their own
-REMOVAL_WAIT_SECONDS = 10.0
-
-
 def _removed_meanwhile(sandbox: Sandbox, *, cost: str) -> str:
     """Why a run lost its engine when the sandbox was removed while it ran, and what that
     cost it; "" when it was not removed (the engine stopped on its own)."""
-    error = _removal_error(sandbox)
-    if error is None:
+    row = Sandbox.objects.filter(pk=sandbox.pk).values("status", "error").first()
+    if row is None or row["status"] not in {Sandbox.Status.STOPPING, Sandbox.Status.GONE}:
         return ""
-    if error == RESET_ERROR:  # not "reset your sandbox": the visitor just did
+    # A removal writes its reason with "stopping", before the teardown (provider._forget).
+    if row["error"] == provider.RESET_ERROR:  # not "reset your sandbox": the visitor just did
         return f"Your sandbox was reset while this ran, so {cost}."
     return (
         f"Your sandbox was removed while this ran, so {cost}; your next run starts in a fresh one."
     )
-
-
-def _removal_error(sandbox: Sandbox) -> str | None:
-    """The error the sandbox's row was removed with ("" while that is not known), or None
-    when it was not removed.
-
-    A removal marks the row stopping with its error, tears the engine down, then marks it
-    gone; a row stopping without an error (written before that order) is waited for, bounded.
-    """
-    deadline = time.monotonic() + REMOVAL_WAIT_SECONDS
-    while True:
-        row = Sandbox.objects.filter(pk=sandbox.pk).values("status", "error").first()
-        status = row["status"] if row else None
-        if status == Sandbox.Status.GONE or (status == Sandbox.Status.STOPPING and row["error"]):
-            return row["error"]
-        if status != Sandbox.Status.STOPPING:
-            return None
-        if time.monotonic() > deadline:
-            return ""
-        time.sleep(0.2)
 
 
 def _quota_problem(decision: Decision, sandbox: Sandbox) -> str:

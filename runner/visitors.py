@@ -63,10 +63,6 @@ def read_cookie(value: str) -> tuple[str, str]:
     return (key, account) if _well_formed(key) else ("", "")
 
 
-def key_from_cookie(value: str) -> str:
-    return read_cookie(value)[0]
-
-
 def _signer() -> signing.TimestampSigner:
     return signing.get_cookie_signer(salt=VISITOR_COOKIE + SALT)  # as set_signed_cookie does
 

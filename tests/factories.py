@@ -6,7 +6,17 @@ import datetime as dt
 import random
 
 from talks.documents import ConferenceDoc, DayDoc, HighlightDoc, SnippetDoc, TalkDoc, save_day
-from talks.models import Day
+from talks.models import Conference, Day, Snippet, SnippetLine, Talk
+
+
+def lone_line(command: str) -> SnippetLine:
+    """A command line in a block of its own, in a talk of a new day of DockerCon 2016."""
+    conference = Conference.objects.create(name="DockerCon 2016", slug="dockercon-2016")
+    day = Day.objects.create(conference=conference, number=1, title="Day 1", slug="day-1")
+    talk = Talk.objects.create(day=day, title="Keynote", slug="keynote")
+    snippet = Snippet.objects.create(talk=talk)
+    return SnippetLine.objects.create(snippet=snippet, command=command)
+
 
 WORDS = (  # noqa: SIM905 (one sentence of words reads better than a list of 34)
     "swarm service node task replica rolling update parallelism delay image registry network "

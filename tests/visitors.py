@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from django.test import Client
 
-from runner.visitors import VISITOR_COOKIE, cookie_value, key_from_cookie
+from runner.visitors import VISITOR_COOKIE, cookie_value, read_cookie
 
 
 def visitor_of(client: Client) -> str:
     """The key the site gave this client at its first Run ("" before that)."""
     cookie = client.cookies.get(VISITOR_COOKIE)
-    return key_from_cookie(cookie.value) if cookie else ""
+    return read_cookie(cookie.value)[0] if cookie else ""
 
 
 def as_visitor(client: Client, key: str) -> Client:

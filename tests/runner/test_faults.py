@@ -22,7 +22,8 @@ from django.utils import timezone
 from runner import provider, runs
 from runner.execute import KILL_GRACE
 from runner.models import Run, RunnerStatus, Sandbox
-from talks.models import Conference, Day, Snippet, SnippetLine, Talk
+from talks.models import SnippetLine
+from tests.factories import lone_line
 
 FAKE_HOST = "unix:///nonexistent/confnotes-fake-docker.sock"
 VISITOR = "0123456789abcdef01234567"
@@ -46,11 +47,7 @@ def shared_engine(settings):
 
 @pytest.fixture
 def line(db) -> SnippetLine:
-    conference = Conference.objects.create(name="DockerCon 2016", slug="dockercon-2016")
-    day = Day.objects.create(conference=conference, number=1, title="Day 1", slug="day-1")
-    talk = Talk.objects.create(day=day, title="Keynote", slug="keynote")
-    snippet = Snippet.objects.create(talk=talk)
-    return SnippetLine.objects.create(snippet=snippet, command="docker service ls")
+    return lone_line("docker service ls")
 
 
 def queue(line: SnippetLine) -> Run:

@@ -378,18 +378,22 @@ def test_it_polls_while_a_run_is_in_flight_and_shows_its_progress(runner_up):
     assert re.search(r"batch 2 of 3 \(2 at a time\) starts in (10|9) s", html)
 
 
-@pytest.mark.django_db
-def test_it_keeps_a_finished_runs_final_progress_for_a_while(runner_up):
-    box = give_sandbox(picture=rolling(6))
-    final = progress_of(rolling(6), "vote", kind="update", at=timezone.now()).to_data()
-    run = Run.objects.create(
+def finished_update(box: Sandbox) -> Run:
+    """The visitor's update of vote, finished just now in ``box``, with its final progress."""
+    return Run.objects.create(
         visitor="a" * 24,
         sandbox=box,
         line="docker service update vote",
         status=Run.Status.SUCCEEDED,
-        progress=final,
+        progress=progress_of(rolling(6), "vote", kind="update", at=timezone.now()).to_data(),
         finished_at=timezone.now(),
     )
+
+
+@pytest.mark.django_db
+def test_it_keeps_a_finished_runs_final_progress_for_a_while(runner_up):
+    box = give_sandbox(picture=rolling(6))
+    run = finished_update(box)
     client = visitor_client()
     assert '<progress value="6" max="6"' in client.get("/swarm/", **HX).content.decode()
     Run.objects.filter(pk=run.pk).update(finished_at=timezone.now() - timedelta(minutes=5))
@@ -399,15 +403,7 @@ def test_it_keeps_a_finished_runs_final_progress_for_a_while(runner_up):
 @pytest.mark.django_db
 def test_it_shows_no_final_progress_of_a_sandbox_that_is_gone(runner_up):
     box = give_sandbox(picture=rolling(6))
-    final = progress_of(rolling(6), "vote", kind="update", at=timezone.now()).to_data()
-    Run.objects.create(
-        visitor="a" * 24,
-        sandbox=box,
-        line="docker service update vote",
-        status=Run.Status.SUCCEEDED,
-        progress=final,
-        finished_at=timezone.now(),
-    )
+    finished_update(box)
     client = visitor_client()
     assert "6 of 6 tasks updated (100%)" in client.get("/swarm/?block=1", **HX).content.decode()
 
