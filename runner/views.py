@@ -7,6 +7,7 @@ import hashlib
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
+from django.db import router
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import Resolver404, resolve
@@ -16,6 +17,7 @@ from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 
 from talks.models import Snippet, SnippetLine
 
+from . import rows
 from .models import Run, Sandbox
 from .runs import RunRefused, Visitor, request_runs
 from .tasks import reset_sandbox
@@ -94,7 +96,11 @@ def _back_to(line: SnippetLine) -> str:
 
 @require_POST
 def run_line(request: HttpRequest, line_id: int) -> HttpResponse:
-    line = get_object_or_404(SnippetLine, pk=line_id)  # the cell needs no more than the line
+    # The cell needs no more than the line; rows.get, as this is on the way of every run.
+    line = rows.get(SnippetLine, line_id, using=router.db_for_read(SnippetLine))
+    if line is None:
+        message = "There is no such command line; it may have been edited away. Reload the page."
+        return _message(request, message, status=404)
     if denied := _forbidden(request):
         return denied
     try:

@@ -77,3 +77,27 @@ def test_a_task_result(db, settings):
 def test_nothing_found_is_an_empty_list(db):
     sql = f"SELECT {rows.columns(Sandbox, 'default')} FROM runner_sandbox WHERE 1 = 0"  # noqa: S608
     assert rows.fetch(Sandbox, sql, [], using="default") == []
+
+
+def test_get_is_the_orms_row_by_primary_key(demo_day):
+    line = SnippetLine.objects.order_by("pk").last()
+    got = rows.get(SnippetLine, line.pk, using="default")
+    assert values(got) == values(line)
+    assert not got._state.adding and got.anchor == line.anchor
+
+
+def test_get_takes_a_uuid_key(db, settings):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    result = execute_runs.enqueue(run_ids=[3])
+    got = rows.get(DBTaskResult, result.id, using="default")
+    assert values(got) == values(DBTaskResult.objects.get(pk=result.id))
+
+
+def test_get_finds_nothing_for_an_unknown_key(db):
+    assert rows.get(Sandbox, 987654, using="default") is None
+
+
+def test_get_is_one_query(demo_day, django_assert_num_queries):
+    pk = SnippetLine.objects.values_list("pk", flat=True).first()
+    with django_assert_num_queries(1):
+        rows.get(SnippetLine, pk, using="default")

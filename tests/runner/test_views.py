@@ -78,7 +78,11 @@ def test_it_only_accepts_post(client, line):
 
 
 def test_it_404s_for_an_unknown_line(client, demo_day):
-    assert client.post("/run/line/999999/", **HX).status_code == 404
+    for headers in (HX, {}):  # the cell's message with htmx, a page without
+        response = client.post("/run/line/999999/", **headers)
+        assert response.status_code == 404
+        assert "There is no such command line" in response.content.decode()
+    assert not Run.objects.exists()
 
 
 def test_it_rate_limits_each_visitor_with_429(client, line, settings):
