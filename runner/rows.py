@@ -7,10 +7,11 @@ it (about 0.2-0.3 ms a statement on the 2-core benchmark machine, against 0.03 m
 itself). Here the columns are named in the model's own order, the converters are looked up once
 per model and database, and the instances are built as the ORM builds them (``Model.from_db``).
 
-``get`` is the same for the plainest query of all, a row by its primary key: the Run button's
-view loads its line with it, where building ``filter(pk=...)`` took 0.4 ms warm and 1.0-1.5 ms
-in a process that had been idle (as a web process is between requests), and the statement
-itself 0.05 ms.
+Two more are on that way in the web process, where the ORM builds them anew per request:
+``get`` loads a row by its primary key (the Run button's line) and ``insert`` writes a new one
+(the run). Building ``filter(pk=...)`` took 0.4 ms warm and 1.0-1.5 ms in a process that had
+been idle, as a web process is between requests; ``save()`` about 0.4 ms more than the INSERT
+written once. (bench/bench_runner.py: 0.3-0.4x less added time with both.)
 """
 
 from __future__ import annotations
@@ -84,3 +85,31 @@ def _plan(
         if functions:
             converters.append((index, expression, functions))
     return names, converters
+
+
+def insert(instance: M, *, using: str) -> M:
+    """Write a new instance as ``save()`` would (its fields' ``pre_save`` and preparation
+    applied), in one INSERT written once per model and database, and set its primary key.
+    No signals are sent: for models that have no receivers (runner.Run)."""
+    connection = connections[using]
+    if not connection.features.can_return_columns_from_insert:
+        instance.save(using=using, force_insert=True)
+        return instance
+    fields, sql = _insert_sql(type(instance), using)
+    params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        instance.pk = cursor.fetchone()[0]
+    instance._state.adding, instance._state.db = False, using
+    return instance
+
+
+@functools.cache
+def _insert_sql(model: type[Model], using: str) -> tuple[list, str]:
+    quote = connections[using].ops.quote_name
+    pk = model._meta.pk
+    fields = [f for f in model._meta.concrete_fields if f is not pk]
+    names = ", ".join(quote(f.column) for f in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    table, key = quote(model._meta.db_table), quote(pk.column)
+    return fields, f"INSERT INTO {table} ({names}) VALUES ({marks}) RETURNING {key}"  # noqa: S608

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
@@ -101,3 +102,43 @@ def test_get_is_one_query(demo_day, django_assert_num_queries):
     pk = SnippetLine.objects.values_list("pk", flat=True).first()
     with django_assert_num_queries(1):
         rows.get(SnippetLine, pk, using="default")
+
+
+def test_insert_writes_the_row_save_would(demo_day):
+    """The same fields, prepared the same way (JSON, an address, a time), read back equal."""
+    line = SnippetLine.objects.first()
+    now = timezone.now()
+
+    def new_run() -> Run:
+        return Run(
+            snippet_line=line,
+            visitor="c" * 24,
+            remote_addr="2001:db8::7",
+            line=line.command,
+            argv=["docker", "service", "ls"],
+            note="rewritten",
+            progress={"done": 1, "total": 2},
+            created_at=now,
+        )
+
+    saved, inserted = new_run(), new_run()
+    saved.save()
+    assert rows.insert(inserted, using="default") is inserted
+    assert inserted.pk and inserted.pk != saved.pk
+    assert not inserted._state.adding and inserted._state.db == "default"
+    read_back = Run.objects.get(pk=inserted.pk)
+    assert {**values(read_back), "id": None} == {**values(Run.objects.get(pk=saved.pk)), "id": None}
+    assert read_back.status == Run.Status.QUEUED and read_back.created_at == now  # defaults
+
+
+def test_insert_is_one_query_and_rolls_back_with_its_transaction(demo_day):
+    run = Run(snippet_line=SnippetLine.objects.first(), visitor="d" * 24, line="docker node ls")
+    with CaptureQueriesContext(connection) as queries:
+        try:
+            with transaction.atomic():
+                rows.insert(run, using="default")
+                raise RuntimeError("the request failed later")
+        except RuntimeError:
+            pass
+    assert len([q for q in queries.captured_queries if "INSERT" in q["sql"]]) == 1
+    assert not Run.objects.filter(visitor="d" * 24).exists()
