@@ -33,6 +33,31 @@ def _browser_missing() -> str:
     return ""
 
 
+def pytest_sessionstart(session):
+    """Each test run has a SQLite database of its own in var/, named by its pid (see
+    notes_site.test_settings). A run killed halfway leaves it behind, with its -wal and -shm
+    files (megabytes each): remove those of runs that are no longer alive."""
+    from django.conf import settings
+
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME") or ""
+    if not name.startswith(str(settings.VAR_DIR)):
+        return
+    for path in Path(settings.VAR_DIR).glob("test-confnotes-*.sqlite3*"):
+        pid = path.name.removeprefix("test-confnotes-").split(".", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def pytest_runtest_setup(item):
     """Engine and browser tests run wherever they can; in CI a missing part is a failure."""
     for marker, check in (("engine", _engine_missing), ("browser", _browser_missing)):
