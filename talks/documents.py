@@ -2,21 +2,21 @@
 
 A ``DayDoc`` is a whole day of notes in the model's structure, independent of any file format.
 ``save_day`` writes one atomically and idempotently: saving the same document twice changes
-nothing, and saving an edited one updates rows in place (matched by natural keys: talk slug,
-position among siblings), so snippet run history survives a re-import.
+nothing, and saving an edited one updates rows in place (talks matched by slug, notes, blocks
+and lines by what they say among their siblings: ``talks.matching``), so a note keeps its
+answer, tags and anchor, and a command line its run history, across re-imports.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.db import connections, router, transaction
 from django.db.models import Field
 from django.utils.text import slugify
 
-from . import cache, search
+from . import cache, matching, search
 from .markdown import highlight_shell
 from .models import Conference, Day, Highlight, Snippet, SnippetLine, Tag, Talk
 
@@ -160,16 +160,19 @@ BATCH = 500
 
 
 class _Matcher:
-    """Rows of one model matched to what a document wants by natural key, written in bulk.
+    """Rows of one model, matched to what a document wants (by key), written in bulk.
 
-    ``place`` returns the existing row for a key, updated in memory, or a new unsaved one, and
-    notes what must be created or updated; ``write`` sends that in a few bulk queries. Bulk
-    writes skip ``save()`` and signals, so ``prepare`` does what ``save()`` would (render the
-    HTML), and the caller indexes and versions what was written.
+    ``place`` returns the existing row for a key (None: none), updated in memory, or a new
+    unsaved one, and notes what must be created or updated; ``write`` sends that in a few bulk
+    queries. Bulk writes skip ``save()`` and signals, so ``prepare`` does what ``save()`` would
+    (render the HTML), and the caller indexes and versions what was written.
     """
 
-    def __init__(self, queryset, key, fields: tuple[str, ...], report: SaveReport, prepare=None):
+    def __init__(
+        self, queryset, fields: tuple[str, ...], report: SaveReport, prepare=None, key=None
+    ):
         self.model, self.fields, self.report, self.prepare = queryset.model, fields, report, prepare
+        key = key or (lambda row: row.pk)
         self.existing = {key(row): row for row in queryset.order_by()}
         self.kept: set[int] = set()
         self._created: list = []
@@ -300,12 +303,6 @@ def _sync_tags(through, owner: str, within: dict, want: set[tuple[int, int]]) ->
     return True
 
 
-def _depth_first(docs: list[HighlightDoc]) -> Iterator[HighlightDoc]:
-    for doc in docs:
-        yield doc
-        yield from _depth_first(doc.children)
-
-
 _RESOLUTION_FIELDS = ("resolved_at", "resolution", "resolution_url")
 
 
@@ -323,9 +320,10 @@ def _render_line(line: SnippetLine) -> None:
 class _DaySync:
     """Saves a day's talks, highlights, snippets and lines with one read per table.
 
-    Rows are matched by natural keys (talk slug; parent and position among siblings; position
-    in the talk; position in the snippet), so unchanged rows, and the run history that hangs
-    off snippet lines, survive a re-import. A day of any size costs a few dozen queries.
+    Talks are matched by slug; notes, blocks and lines by what they say among their siblings
+    (``talks.matching``), so unchanged rows, with the answers and tags of notes and the run
+    history of lines, survive a re-import, wherever lines were added or removed. A day of any
+    size costs a few dozen queries.
     """
 
     def __init__(self, day: Day, report: SaveReport, tags: _TagCache) -> None:
@@ -354,9 +352,9 @@ class _DaySync:
     def _talks(self, docs: list[TalkDoc]) -> tuple[_Matcher, list[Talk]]:
         matcher = _Matcher(
             Talk.objects.filter(day=self.day),
-            lambda talk: talk.slug,
             ("position", "kind", "title", "session_url"),
             self.report,
+            key=lambda talk: talk.slug,
         )
         talks = [
             matcher.place(
@@ -384,11 +382,23 @@ class _DaySync:
         """
         matcher = _Matcher(
             Highlight.objects.filter(talk__day=self.day),
-            lambda row: (row.talk_id, row.parent_id, row.position),
-            ("text", "style", "kind", "text_html", *_RESOLUTION_FIELDS, "resolution_html"),
+            (
+                "position",
+                "text",
+                "style",
+                "kind",
+                "text_html",
+                *_RESOLUTION_FIELDS,
+                "resolution_html",
+            ),
             self.report,
             prepare=Highlight.render,
         )
+        stored = [
+            matching.StoredNote(row.pk, row.talk_id, row.parent_id, row.position, row.text)
+            for row in matcher.existing.values()
+        ]
+        landing = matching.notes(stored, [(talk.pk, doc) for talk, doc in pairs])
         rows: dict[int, Highlight] = {}
         level = [(talk, None, doc.highlights) for talk, doc in pairs]
         while level:
@@ -396,9 +406,9 @@ class _DaySync:
                 (
                     talk,
                     matcher.place(
-                        (talk.pk, parent_id, position),
-                        {"talk_id": talk.pk, "parent_id": parent_id, "position": position},
-                        _highlight_values(doc),
+                        landing.get(id(doc)),
+                        {"talk_id": talk.pk, "parent_id": parent_id},
+                        {"position": position, **_highlight_values(doc)},
                     ),
                     doc,
                 )
@@ -421,7 +431,7 @@ class _DaySync:
         want = {
             (rows[id(doc)].pk, tag)
             for _, talk_doc in pairs
-            for doc in _depth_first(talk_doc.highlights)
+            for doc in matching.depth_first(talk_doc.highlights)
             for tag in self.tags.ids(doc.tags)
         }
         within = {"highlight__talk__day": self.day}
@@ -433,30 +443,45 @@ class _DaySync:
         it follows, then the talk's own), then their lines."""
         matcher = _Matcher(
             Snippet.objects.filter(talk__day=self.day),
-            lambda row: (row.talk_id, row.position),
-            ("highlight", "caption", "language"),
+            ("position", "highlight", "caption", "language"),
             self.report,
         )
+        lines = _Matcher(
+            SnippetLine.objects.filter(snippet__talk__day=self.day),
+            ("position", "command", "command_html"),
+            self.report,
+            prepare=_render_line,
+        )
+        stored_lines = [
+            matching.StoredLine(row.pk, row.snippet_id, row.position, row.command)
+            for row in lines.existing.values()
+        ]
+        commands: dict[int, list[str]] = {}
+        for line in sorted(stored_lines, key=lambda line: (line.position, line.pk)):
+            commands.setdefault(line.snippet_id, []).append(line.command)
+        stored = [
+            matching.StoredBlock(
+                row.pk, row.talk_id, row.position, row.caption, tuple(commands.get(row.pk, ()))
+            )
+            for row in matcher.existing.values()
+        ]
+        landing = matching.blocks(stored, [(talk.pk, doc) for talk, doc in pairs])
         wanted: list[tuple[Snippet, SnippetDoc]] = []
         for talk, talk_doc in pairs:
-            blocks = [
-                (rows[id(doc)], snippet)
-                for doc in _depth_first(talk_doc.highlights)
-                for snippet in doc.snippets
-            ]
-            blocks += [(None, snippet) for snippet in talk_doc.snippets]
-            for position, (highlight, doc) in enumerate(blocks):
+            for position, (note, doc) in enumerate(matching.blocks_of(talk_doc)):
                 row = matcher.place(
-                    (talk.pk, position),
-                    {"talk_id": talk.pk, "position": position},
+                    landing.get(id(doc)),
+                    {"talk_id": talk.pk},
                     {
-                        "highlight_id": highlight and highlight.pk,
+                        "position": position,
+                        "highlight_id": rows[id(note)].pk if note else None,
                         "caption": doc.caption,
                         "language": doc.language,
                     },
                 )
                 wanted.append((row, doc))
-        written = {row.pk for row in matcher.write()} | self._lines(wanted)
+        written = {row.pk for row in matcher.write()}
+        written |= self._lines(wanted, lines, stored_lines)
         self.documents += [
             search.snippet_document(
                 pk=row.pk,
@@ -470,19 +495,21 @@ class _DaySync:
         ]
         return matcher
 
-    def _lines(self, wanted: list[tuple[Snippet, SnippetDoc]]) -> set[int]:
+    def _lines(
+        self,
+        wanted: list[tuple[Snippet, SnippetDoc]],
+        matcher: _Matcher,
+        stored: list[matching.StoredLine],
+    ) -> set[int]:
         """Every kept snippet's lines; returns the pks of the snippets whose lines changed."""
-        matcher = _Matcher(
-            SnippetLine.objects.filter(snippet__talk__day=self.day),
-            lambda row: (row.snippet_id, row.position),
-            ("command", "command_html"),
-            self.report,
-            prepare=_render_line,
-        )
+        landing = matching.lines(stored, [(snippet.pk, doc) for snippet, doc in wanted])
         for snippet, doc in wanted:
             for position, command in enumerate(doc.lines):
-                lookup = {"snippet_id": snippet.pk, "position": position}
-                matcher.place((snippet.pk, position), lookup, {"command": command})
+                matcher.place(
+                    landing.get((id(doc), position)),
+                    {"snippet_id": snippet.pk},
+                    {"position": position, "command": command},
+                )
         changed = {line.snippet_id for line in matcher.write()}
         kept = {snippet.pk for snippet, _ in wanted}
         # Lines cut from a kept snippet; the lines of snippets that go leave with them.

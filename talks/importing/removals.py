@@ -1,21 +1,22 @@
-"""What importing a day would remove from the stored one, counted before anything is written.
+"""What importing a day would remove from the stored one, found before anything is written.
 
-``save_day`` matches rows by natural key (talk slug; parent and position among siblings;
-snippet position in its talk; line position in its snippet) and removes what the document no
-longer has. ``removals`` walks the same keys over the stored rows, read once per table, so the
-preview and the import command can say what would go and ask before it does.
+``save_day`` matches talks by slug and notes, blocks and lines by what they say among their
+siblings (``talks.matching``), and removes what the document no longer has. ``removals`` asks
+``talks.matching`` the same over the stored rows, read once per table, so the preview and the
+import command can say what would go, naming it, and ask before it does.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Count
+from django.db.models import Count, Value
 
-from ..documents import DAY_TEXT_FIELDS, DayDoc, HighlightDoc, TalkDoc
+from .. import matching
+from ..documents import DAY_TEXT_FIELDS, DayDoc
 from ..models import Day, Highlight, Snippet, SnippetLine, Talk
 
 _LABELS = {
@@ -33,27 +34,40 @@ class Removals:
     """What an import would take away from an existing day, and what it would leave alone."""
 
     talks: list[str] = field(default_factory=list)  # titles of the talks that go
-    notes: int = 0
+    talk_pks: list[int] = field(default_factory=list)
+    note_pks: list[int] = field(default_factory=list)  # the notes that go, in day order
+    note_texts: list[str] = field(default_factory=list)
     answers: int = 0  # resolved follow-ups among the notes that go: their answers go too
-    snippets: int = 0
-    lines: int = 0
+    snippet_pks: list[int] = field(default_factory=list)
+    line_pks: list[int] = field(default_factory=list)  # the command lines that go
+    commands: list[str] = field(default_factory=list)
     runs: int = 0  # saved run outputs that would lose their command line
     replaced: list[str] = field(default_factory=list)  # day texts the file rewrites
     kept: list[str] = field(default_factory=list)  # day texts the file does not hold
+
+    @property
+    def notes(self) -> int:
+        return len(self.note_pks)
+
+    @property
+    def snippets(self) -> int:
+        return len(self.snippet_pks)
+
+    @property
+    def lines(self) -> int:
+        return len(self.line_pks)
 
     def __bool__(self) -> bool:
         return bool(self.talks or self.notes or self.snippets or self.lines)
 
     def describe(self) -> str:
-        """One sentence for people: "3 talks (…), 45 notes (…) and 1 snippet (…)"."""
+        """One sentence for people, naming the first few of each: "1 talk (“Keynote”),
+        2 notes (“Low MTTR”, “Seamless”) and 1 command line (`docker service tasks vote`)"."""
         parts = []
         if self.talks:
-            shown = ", ".join(f"“{title}”" for title in self.talks[:5])
-            more = len(self.talks) - 5
-            shown += f" and {more:,} more" if more > 0 else ""
-            parts.append(f"{_plural(len(self.talks), 'talk')} ({shown})")
+            parts.append(f"{_plural(len(self.talks), 'talk')} ({_some(self.talks)})")
         if self.notes:
-            notes = _plural(self.notes, "note")
+            notes = f"{_plural(self.notes, 'note')} ({_some(self.note_texts, _quoted)})"
             if self.answers:
                 notes += (
                     f", {_plural(self.answers, 'resolved follow-up')} with "
@@ -64,6 +78,8 @@ class Removals:
             text = _plural(self.lines, "command line")
             if self.snippets:
                 text = f"{_plural(self.snippets, 'snippet')} ({text} in all)"
+            if self.commands:
+                text += f": {_some(self.commands, lambda command: f'`{_short(command)}`')}"
             if self.runs:
                 text += (
                     f"; {_plural(self.runs, 'saved run output')} would lose "
@@ -77,11 +93,14 @@ class Removals:
 
 def fingerprint(planned: Iterable[tuple[DayDoc, Removals]]) -> str:
     """A short digest of what an import would remove, to tell at confirm time whether it is
-    still what the editor saw in the preview (the stored day may have changed meanwhile).
-    Saved runs are left out: visitors add them all the time, and they only lose their line."""
+    still what the editor saw in the preview (the stored day may have changed meanwhile):
+    which rows would go, not how many, so a note deleted and another added by a colleague
+    meanwhile is noticed. Saved runs are left out: visitors add them all the time, and they
+    only lose their line."""
     seen = [
-        {"day": [doc.conference.slug, doc.number], "talks": found.talks, "notes": found.notes}
-        | {"answers": found.answers, "snippets": found.snippets, "lines": found.lines}
+        {"day": [doc.conference.slug, doc.number], "talks": found.talk_pks}
+        | {"notes": found.note_pks, "answers": found.answers, "snippets": found.snippet_pks}
+        | {"lines": found.line_pks}
         for doc, found in planned
     ]
     return hashlib.sha256(json.dumps(seen).encode()).hexdigest()[:32]
@@ -89,6 +108,25 @@ def fingerprint(planned: Iterable[tuple[DayDoc, Removals]]) -> str:
 
 def _plural(count: int, word: str) -> str:
     return f"{count:,} {word}{'' if count == 1 else 's'}"
+
+
+SHOWN = 5  # how many of each kind describe() names
+SHORT = 60  # characters of a note or command it shows
+
+
+def _some(items: list[str], show=lambda item: f"“{item}”") -> str:
+    shown = ", ".join(show(item) for item in items[:SHOWN])
+    more = len(items) - SHOWN
+    return shown + (f" and {more:,} more" if more > 0 else "")
+
+
+def _quoted(text: str) -> str:
+    return f"“{_short(text)}”"
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())  # a note's text on one line
+    return text if len(text) <= SHORT else text[: SHORT - 1].rstrip() + "…"
 
 
 def removals(doc: DayDoc, day: Day | None) -> Removals:
@@ -103,81 +141,89 @@ def removals(doc: DayDoc, day: Day | None) -> Removals:
         if name not in doc.absent and name != "title"
         and getattr(day, name) and getattr(day, name) != getattr(doc, name)
     )  # fmt: skip
-    stored = Talk.objects.filter(day=day).values_list("slug", "pk", "title")
-    talks = {slug: (pk, title) for slug, pk, title in stored}
-    kept_talks = {talks[talk.slug][0]: talk for talk in doc.talks if talk.slug in talks}
-    found.talks = [title for pk, title in talks.values() if pk not in kept_talks]
+    stored = Talk.objects.filter(day=day).order_by("position", "pk")
+    talks = {slug: (pk, title) for slug, pk, title in stored.values_list("slug", "pk", "title")}
+    kept_talks = [(talks[talk.slug][0], talk) for talk in doc.talks if talk.slug in talks]
+    kept_talk_pks = {pk for pk, _ in kept_talks}
+    gone_talks = [(pk, title) for pk, title in talks.values() if pk not in kept_talk_pks]
+    found.talks = [title for _, title in gone_talks]
+    found.talk_pks = sorted(pk for pk, _ in gone_talks)
 
-    rows = Highlight.objects.filter(talk__day=day).order_by()
-    by_key = {
-        (talk_id, parent_id, position): (pk, resolved)
-        for pk, talk_id, parent_id, position, resolved in rows.values_list(
-            "pk", "talk_id", "parent_id", "position", "resolved_at"
+    notes = {
+        pk: (matching.StoredNote(pk, talk_id, parent_id, position, text), resolved)
+        for pk, talk_id, parent_id, position, text, resolved in Highlight.objects.filter(
+            talk__day=day
         )
-    }
-    kept_notes = _kept_highlights(kept_talks, by_key)
-    gone = [resolved for pk, resolved in by_key.values() if pk not in kept_notes]
-    found.notes = len(gone)
-    found.answers = sum(1 for resolved in gone if resolved)
-
-    snippets = {
-        (talk_id, position): pk
-        for pk, talk_id, position in Snippet.objects.filter(talk__day=day)
         .order_by()
-        .values_list("pk", "talk_id", "position")
+        .values_list("pk", "talk_id", "parent_id", "position", "text", "resolved_at")
     }
-    wanted_lines = {}  # kept snippet pk -> how many lines the document gives it
-    for talk_pk, talk in kept_talks.items():
-        blocks = [s for h in _depth_first(talk.highlights) for s in h.snippets] + talk.snippets
-        for position, snippet in enumerate(blocks):
-            pk = snippets.get((talk_pk, position))
-            if pk is not None:
-                wanted_lines[pk] = len(snippet.lines)
-    found.snippets = sum(1 for pk in snippets.values() if pk not in wanted_lines)
+    kept_notes = set(matching.notes([note for note, _ in notes.values()], kept_talks).values())
+    in_day_order = _day_order(
+        [note for note, _ in notes.values()], [pk for pk, _ in talks.values()]
+    )
+    gone = [note for note in in_day_order if note.pk not in kept_notes]
+    found.note_pks = [note.pk for note in gone]
+    found.note_texts = [note.text for note in gone]
+    found.answers = sum(1 for note in gone if notes[note.pk][1])
+
     lines = SnippetLine.objects.filter(snippet__talk__day=day).order_by()
     if _runs_are_recorded():
-        counted = lines.annotate(runs_count=Count("runs")).values_list(
-            "snippet_id", "position", "runs_count"
-        )
+        lines = lines.annotate(runs_count=Count("runs"))
     else:
-        counted = ((snippet, position, 0) for snippet, position in lines.values_list(
-            "snippet_id", "position"
-        ))  # fmt: skip
-    for snippet_pk, position, runs in counted:
-        if snippet_pk not in wanted_lines or position >= wanted_lines[snippet_pk]:
-            found.lines += 1
-            found.runs += runs
+        lines = lines.annotate(runs_count=Value(0))
+    runs: dict[int, int] = {}
+    stored_lines = []
+    for pk, snippet_id, position, command, count in lines.values_list(
+        "pk", "snippet_id", "position", "command", "runs_count"
+    ):
+        stored_lines.append(matching.StoredLine(pk, snippet_id, position, command))
+        runs[pk] = count
+    commands: dict[int, list[str]] = {}
+    for line in sorted(stored_lines, key=lambda line: (line.position, line.pk)):
+        commands.setdefault(line.snippet_id, []).append(line.command)
+    blocks = [
+        matching.StoredBlock(pk, talk_id, position, caption, tuple(commands.get(pk, ())))
+        for pk, talk_id, position, caption in Snippet.objects.filter(talk__day=day)
+        .order_by()
+        .values_list("pk", "talk_id", "position", "caption")
+    ]
+    landing = matching.blocks(blocks, kept_talks)
+    kept_blocks = [
+        (landing[id(block)], block)
+        for _, talk in kept_talks
+        for _, block in matching.blocks_of(talk)
+        if id(block) in landing
+    ]
+    kept_block_pks = {pk for pk, _ in kept_blocks}
+    found.snippet_pks = sorted(block.pk for block in blocks if block.pk not in kept_block_pks)
+    kept_lines = set(matching.lines(stored_lines, kept_blocks).values())
+    gone_lines = sorted(
+        (line for line in stored_lines if line.pk not in kept_lines),
+        key=lambda line: (line.snippet_id, line.position, line.pk),
+    )
+    found.line_pks = [line.pk for line in gone_lines]
+    found.commands = [line.command for line in gone_lines]
+    found.runs = sum(runs[line.pk] for line in gone_lines)
     return found
+
+
+def _day_order(notes: list[matching.StoredNote], talk_pks: list[int]) -> list[matching.StoredNote]:
+    """The stored notes as the day page shows them: talk by talk, each tree depth first."""
+    children: dict[tuple[int, int | None], list[matching.StoredNote]] = {}
+    for note in sorted(notes, key=lambda note: (note.position, note.pk)):
+        children.setdefault((note.talk_id, note.parent_id), []).append(note)
+    ordered = []
+    for talk_pk in talk_pks:
+        stack = list(reversed(children.get((talk_pk, None), [])))
+        while stack:
+            note = stack.pop()
+            ordered.append(note)
+            stack.extend(reversed(children.get((talk_pk, note.pk), [])))
+    return ordered
 
 
 def _labels(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(_LABELS[name] for name in names))
-
-
-def _kept_highlights(kept_talks: dict[int, TalkDoc], by_key: dict) -> set[int]:
-    """The pks of stored notes that the document's notes land on, level by level."""
-    kept: set[int] = set()
-    level = [(talk_pk, None, talk.highlights) for talk_pk, talk in kept_talks.items()]
-    while level:
-        following = []
-        for talk_pk, parent_pk, docs in level:
-            for position, doc in enumerate(docs):
-                match = by_key.get((talk_pk, parent_pk, position))
-                if match is None:
-                    continue  # a new note: its children are new too
-                kept.add(match[0])
-                if doc.children:
-                    following.append((talk_pk, match[0], doc.children))
-        level = following
-    return kept
-
-
-def _depth_first(docs: list[HighlightDoc]) -> Iterator[HighlightDoc]:
-    stack = list(reversed(docs))
-    while stack:
-        doc = stack.pop()
-        yield doc
-        stack.extend(reversed(doc.children))
 
 
 def _runs_are_recorded() -> bool:

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
+from .. import matching
 from ..documents import DayDoc, HighlightDoc, SaveReport, save_day
-from ..models import Conference, Day, Talk
+from ..models import Conference, Day, Highlight, Talk
 from .decoding import NotesInputError
 from .detect import find_links
 from .parse import ImportOptions, parse_notes
@@ -133,18 +134,26 @@ def complete_from_database(days: list[DayDoc]) -> None:
         doc.date = doc.date or day.date
         if "title" in doc.absent:
             doc.title = day.title  # an untitled file keeps the day's title (see save_day)
-        talks = {talk.slug: talk for talk in Talk.objects.filter(day=day).with_notes()}
-        for talk_doc in doc.talks:
-            talk = talks.get(talk_doc.slug)
-            if talk is None:
-                continue
-            talk_doc.tags = talk_doc.tags or [tag.name for tag in talk.tags.all()]
-            pairs = list(zip(talk_doc.highlights, talk.notes, strict=False))
-            while pairs:
-                highlight_doc, row = pairs.pop()
-                if not highlight_doc.tags and highlight_doc.text == row.text:
-                    highlight_doc.tags = [tag.name for tag in row.tags.all()]
-                pairs.extend(zip(highlight_doc.children, row.notes, strict=False))
+        talks = {talk.slug: talk for talk in Talk.objects.filter(day=day).prefetch_related("tags")}
+        kept = [(talks[t.slug].pk, t) for t in doc.talks if t.slug in talks]
+        for _, talk_doc in kept:
+            talk_doc.tags = talk_doc.tags or [tag.name for tag in talks[talk_doc.slug].tags.all()]
+        # A note keeps its tags where it lands on a stored note that says the same, as saving
+        # matches them (talks.matching), wherever notes were added or removed around it.
+        notes = {
+            note.pk: note
+            for note in Highlight.objects.filter(talk__day=day).prefetch_related("tags")
+        }
+        stored = [
+            matching.StoredNote(n.pk, n.talk_id, n.parent_id, n.position, n.text)
+            for n in notes.values()
+        ]
+        landing = matching.notes(stored, kept)
+        for _, talk_doc in kept:
+            for note_doc in matching.depth_first(talk_doc.highlights):
+                row = notes.get(landing.get(id(note_doc)))
+                if row is not None and not note_doc.tags and note_doc.text == row.text:
+                    note_doc.tags = [tag.name for tag in row.tags.all()]
 
 
 def read_notes(

@@ -104,11 +104,17 @@ def test_the_preview_says_what_would_go_and_asks_before_removing(staff_client, d
     page = response.content.decode()
     assert response.status_code == 200
     assert "<title>Preview import: DockerCon 2016 Highlights Day 1 |" in page
-    removes = (
+    removes = (  # named, the first five of each
         "3 talks (“The Golden Ticket: Docker and High Security Microservices”, “Docker for "
-        "Developers 1 and 2”, “Immutable Infrastructure”), 47 notes, 1 resolved follow-up with "
-        "its answer among them and 1 snippet (6 command lines in all); 1 saved run output "
-        "would lose its line"
+        "Developers 1 and 2”, “Immutable Infrastructure”), 47 notes (“Docker for Mac allows you "
+        "to debug code running in a contai…”, “Docker for Mac Beta is now open to anyone at "
+        "https://www.do…”, “Docker 1.12 will have orchestration features built-in. http…”, "
+        "“Swarm mode. Self forming, self-healing. No external data st…”, “Secure node to node "
+        "communication.” and 42 more), 1 resolved follow-up with its answer among them and 1 "
+        "snippet (6 command lines in all): `docker service create --name vote -p 8080:80 "
+        "instavote/vote`, `docker service ls`, `docker service tasks vote`, `docker service "
+        "scale vote=6`, `docker service update vote --image instavote/vote:movies` and 1 more; "
+        "1 saved run output would lose its line"
     )
     assert f"<strong>Removes:</strong> {removes}." in page
     assert (
