@@ -188,6 +188,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# A talk's change page posts every note of it (seven fields a note, plus blocks and lines):
+# Django's default of 1,000 fields refused a talk of 140 notes with a bare "Bad Request",
+# losing the edit. Still a bound on what a request may make the server parse.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("DATA_UPLOAD_MAX_NUMBER_FIELDS", 20_000)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = envstr("TIME_ZONE", "UTC")
