@@ -217,6 +217,9 @@ def may_import(user) -> bool:
     return user.has_perm("talks.add_day") or user.has_perm("talks.change_day")
 
 
+WARNINGS_SHOWN = 3  # in the message after an import; the preview lists them all
+
+
 def _needed_permissions(day: DayPreview) -> list[str]:
     needed = []
     if not day.conference_exists:
@@ -471,12 +474,14 @@ def import_notes_confirm(request: HttpRequest) -> HttpResponse:
             f"Imported “{day.title}”: {report.created} created, {report.updated} updated, "
             f"{report.unchanged} unchanged, {report.deleted} removed.",
         )
-    if outcome.result.warnings:
-        count = len(outcome.result.warnings)
+    if warnings := outcome.result.warnings:
+        # The preview is gone by now: the message names them (the first few) itself.
+        shown = "; ".join(str(warning) for warning in warnings[:WARNINGS_SHOWN])
+        more = len(warnings) - WARNINGS_SHOWN
         messages.warning(
             request,
-            f"{count} line{'s' if count != 1 else ''} needed a guess or could not be placed; "
-            "see the preview's warnings.",
+            f"{len(warnings)} line{'s' if len(warnings) != 1 else ''} needed a guess or could "
+            f"not be placed: {shown}" + (f"; and {more} more." if more > 0 else "."),
         )
     if len(outcome.saved) == 1:
         day = outcome.saved[0][0]

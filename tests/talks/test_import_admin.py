@@ -88,6 +88,15 @@ def test_it_shows_warnings_with_line_numbers(staff_client):
     assert "Line 3: These notes come before any talk title" in page
 
 
+def test_after_confirming_the_message_names_the_warnings_itself(staff_client):
+    """The preview that listed them is gone once the import is done."""
+    response = preview(staff_client, text="Conf 2020 Day 1\n\n• stray note\n\nA talk\n\n• a\n")
+    confirmed = staff_client.post(CONFIRM, {"token": token_of(response)}, follow=True)
+    page = confirmed.content.decode()
+    assert "1 line needed a guess or could not be placed: line 3: These notes come before" in page
+    assert "see the preview" not in page
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
