@@ -80,6 +80,16 @@ def strip_prompt(line: str) -> tuple[str, bool]:
     return line, False
 
 
+def too_long_for_a_command(line: str) -> bool:
+    """A line that starts like a command (``docker ...``) but is longer than a stored command
+    line may be: it is kept as a note, and the import says why."""
+    text = strip_prompt(line.strip())[0].strip()
+    if len(text) <= MAX_COMMAND_LENGTH:
+        return False
+    first = text.split(maxsplit=1)[0]
+    return first in COMMANDS and is_command(text[:200].rstrip(".!?… "))
+
+
 def is_command(line: str) -> bool:
     """True for a shell command line, false for prose that mentions one.
 

@@ -11,7 +11,14 @@ from __future__ import annotations
 import re
 
 from .blocks import Block, BulletList, Code, CodeBlock, Item, Paragraph, Rule, UrlLine
-from .detect import is_command, is_heading_like, strip_prompt, url_only
+from .detect import (
+    MAX_COMMAND_LENGTH,
+    is_command,
+    is_heading_like,
+    strip_prompt,
+    too_long_for_a_command,
+    url_only,
+)
 from .lines import SourceLine
 from .result import Placement
 
@@ -42,6 +49,14 @@ class PlainTextReader:
         self.lines = lines
         self.kinds = [line_kind(line) for line in lines]
         self.placement = placement
+        for line, kind in zip(lines, self.kinds, strict=True):
+            if kind == "prose" and too_long_for_a_command(line.content):
+                placement.warn(
+                    line.number,
+                    f"This line looks like a command, but at {len(line.content.strip()):,} "
+                    f"characters it is longer than a command line may be "
+                    f"({MAX_COMMAND_LENGTH:,}); it was kept as a note.",
+                )
 
     def blocks(self) -> list[Block]:
         out: list[Block] = []

@@ -219,3 +219,14 @@ def test_it_does_not_take_a_first_talk_title_for_the_days_title():
     day = parse_notes("Keynote highlights\n\n• a\n", format="text", options=options).day
     assert day.title == "DockerCon 2016 Day 2"
     assert [(t.title, t.highlights[0].text) for t in day.talks] == [("Keynote highlights", "a")]
+
+
+def test_a_command_too_long_to_store_is_kept_as_a_note_with_a_warning():
+    long = "docker service create " + " ".join(f"--label k{i}=v{i}" for i in range(120))
+    result = parse_notes(f"Conf 2020 Day 1\n\nA talk\n\n{long} busybox\n", format="text")
+    [warning] = result.warnings
+    assert warning.line == 5
+    assert "looks like a command, but at 1,9" in warning.message
+    assert "longer than a command line may be (1,000); it was kept as a note" in warning.message
+    [note] = result.days[0].talks[0].highlights
+    assert note.text.startswith("docker service create --label k0=v0")
