@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from typing import Any
+
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db import models
-from django.forms import CharField
+from django.forms import CharField, CheckboxInput
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
@@ -23,6 +27,7 @@ from .models import (
     SnippetLine,
     Tag,
     Talk,
+    deleted_with,
     unix_newlines,
     web_address,
 )
@@ -124,6 +129,60 @@ class DayAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
         ]
 
 
+PARENT_DELETED = (
+    "Its parent note is being deleted in this save; delete this note too, or pick another parent."
+)
+SNIPPET_NOTE_DELETED = (
+    "Its highlight is being deleted in this save; pick another, or leave Highlight empty "
+    "to put the block at the end of the talk."
+)
+
+
+def ancestor_deleted(note_id: int) -> str:
+    return (
+        f"Note {note_id} above it is being deleted in this save, and the notes under it with it; "
+        "delete this note too, or pick another parent."
+    )
+
+
+# The prefix of the highlight rows on a talk's change page (the inline formset's default).
+HIGHLIGHTS_PREFIX = Talk.highlights.rel.get_accessor_name()
+
+
+def notes_deleted_by(
+    talk: Talk, data: Mapping[str, Any], *, prefix: str = HIGHLIGHTS_PREFIX
+) -> dict[int, int]:
+    """The talk's notes that saving its change page's posted ``data`` deletes, each mapped to
+    the note ticked for deletion that it goes with (itself, or the nearest one above it).
+
+    Read from what was posted rather than from the highlight rows' forms, so that the snippet
+    rows can check against it too, whichever inline is validated first. Parents posted for
+    other rows count: a note moved out from under a deleted one stays (see
+    HighlightFormSet.save_existing_objects).
+    """
+    ticked: set[int] = set()
+    posted: dict[int, int | None] = {}
+    delete = CheckboxInput()
+    rows = (re.fullmatch(rf"({re.escape(prefix)}-\d+)-id", key) for key in data)
+    for name in (row.group(1) for row in rows if row is not None):
+        raw_id = str(data.get(f"{name}-id"))
+        if not raw_id.isdigit():
+            continue  # a new row
+        note_id = int(raw_id)
+        if delete.value_from_datadict(data, {}, f"{name}-DELETE"):
+            ticked.add(note_id)
+        parent = data.get(f"{name}-parent")
+        if parent == "":
+            posted[note_id] = None
+        elif parent is not None and str(parent).isdigit():
+            posted[note_id] = int(parent)
+    if not ticked or talk.pk is None:  # a new talk has no notes to delete
+        return {}
+    parents = dict(Highlight.objects.filter(talk=talk).values_list("id", "parent_id"))
+    parents.update((note_id, parent) for note_id, parent in posted.items() if note_id in parents)
+    return deleted_with(parents, ticked & parents.keys())
+
+
 class HighlightFormSet(BaseInlineFormSet):
     """A talk's highlights. Each row's parent is checked (Highlight.clean) against the stored
     tree with the parents posted in the other rows laid over it, so rows changed together can
@@ -148,6 +207,53 @@ class HighlightFormSet(BaseInlineFormSet):
                 posted[form.instance.pk] = int(raw)
         return posted
 
+    def clean(self) -> None:
+        """Refuse rows edited or added under a note deleted in the same save: the delete takes
+        them with it, so the edit would be lost, or the row saved under a note that is gone."""
+        super().clean()
+        going = notes_deleted_by(self.instance, self.data, prefix=self.prefix)
+        if not going:
+            return
+        for form in self.forms:
+            if self._should_delete_form(form) or not form.has_changed():
+                continue  # unchanged rows go with their parent, as deleting a note always did
+            parent_id = form.instance.parent_id
+            if parent_id in going:
+                above = going[parent_id]
+                form.add_error(
+                    "parent", PARENT_DELETED if above == parent_id else ancestor_deleted(above)
+                )
+
+    def save_existing_objects(self, commit: bool = True) -> list[Highlight]:
+        """Save the changed rows, then delete the ticked ones (Django does both in row order):
+        a note moved out from under a deleted one is then moved before the delete's cascade
+        could take it, with the notes under it."""
+        self._to_delete: list[Highlight] = []
+        saved = super().save_existing_objects(commit)
+        for note in self._to_delete:
+            super().delete_existing(note, commit=commit)
+        return saved
+
+    def delete_existing(self, obj: Highlight, commit: bool = True) -> None:
+        self._to_delete.append(obj)  # see save_existing_objects
+
+
+class SnippetFormSet(BaseInlineFormSet):
+    """A talk's snippets. A block edited or added in the same save that deletes the note it
+    follows is refused: saved as posted, it would point at a note that is gone. Blocks left
+    as they are stay, at the end of the talk (Snippet.highlight)."""
+
+    def clean(self) -> None:
+        super().clean()
+        going = notes_deleted_by(self.instance, self.data)
+        if not going:
+            return
+        for form in self.forms:
+            if self._should_delete_form(form) or not form.has_changed():
+                continue
+            if form.instance.highlight_id in going:
+                form.add_error("highlight", SNIPPET_NOTE_DELETED)
+
 
 class HighlightInline(EditorFieldsMixin, FitInlinesMedia, admin.TabularInline):
     model = Highlight
@@ -168,6 +274,7 @@ class HighlightInline(EditorFieldsMixin, FitInlinesMedia, admin.TabularInline):
 
 class SnippetInline(FitInlinesMedia, admin.TabularInline):
     model = Snippet
+    formset = SnippetFormSet
     fields = ["position", "highlight", "caption"]
     extra = 0
     show_change_link = True

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from types import MappingProxyType
 
 from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
-from django.db import models
+from django.core.validators import MaxValueValidator, MinValueValidator, URLValidator
+from django.db import models, router, transaction
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +24,12 @@ web_address = URLValidator(
     message="Enter a web address starting with http:// or https://, "
     "such as https://docs.docker.com/.",
 )
+
+# The importer reads day numbers up to talks.importing.parse.MAX_DAY_NUMBER and turns any other
+# into Day 1, so a day numbered outside this range would not survive an export and re-import.
+# Mirrored, not imported: the importer imports these models. A test keeps the two equal.
+MAX_DAY_NUMBER = 999
+DAY_NUMBER_RANGE = f"Day numbers go from 1 to {MAX_DAY_NUMBER}: 1 for the first day, and so on."
 
 OWN_PARENT = "A note can't be its own parent; leave Parent empty to put it at the top level."
 REOPEN_NEEDS_CLEARING = (
@@ -76,6 +82,22 @@ def leads_back(parents: Mapping[int, int | None], note_id: int) -> bool:
     return False
 
 
+def deleted_with(parents: Mapping[int, int | None], deleted: Collection[int]) -> dict[int, int]:
+    """The notes that deleting the notes ``deleted`` takes away (a note's children go with it),
+    each mapped to the deleted note it goes with: itself, or the nearest one above it."""
+    going: dict[int, int] = {}
+    for note_id in set(parents) | set(deleted):
+        seen: set[int] = set()
+        current: int | None = note_id
+        while current is not None and current not in seen:  # seen: a loop must not hang this
+            if current in deleted:
+                going[note_id] = current
+                break
+            seen.add(current)
+            current = parents.get(current)
+    return going
+
+
 class Conference(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=200, unique=True)
@@ -111,7 +133,13 @@ class DayQuerySet(models.QuerySet["Day"]):
 
 class Day(models.Model):
     conference = models.ForeignKey(Conference, on_delete=models.CASCADE, related_name="days")
-    number = models.PositiveSmallIntegerField(help_text="1 for the first day, and so on.")
+    number = models.PositiveSmallIntegerField(
+        help_text="1 for the first day, and so on.",
+        validators=[
+            MinValueValidator(1, message=DAY_NUMBER_RANGE),
+            MaxValueValidator(MAX_DAY_NUMBER, message=DAY_NUMBER_RANGE),
+        ],
+    )
     title = models.CharField(max_length=200, help_text="e.g. “DockerCon 2016 Highlights Day 1”.")
     slug = models.SlugField(max_length=60, help_text="Part of the URL, e.g. “day-1”.")
     date = models.DateField(null=True, blank=True)
@@ -303,8 +331,54 @@ class Highlight(models.Model):
         return self.text[:80]
 
     def save(self, *args, **kwargs) -> None:
+        """Save the note; moved to another talk, it takes the notes under it and their snippets
+        along, as an editor expects (left behind, they would hang from a note of another talk)."""
         self.render()
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        left = self._talk_left(using, kwargs.get("update_fields"))
+        if left is None:
+            super().save(*args, **kwargs)
+            return
+        with transaction.atomic(using=using):
+            super().save(*args, **kwargs)
+            self._bring_along(left, using=using)
+
+    def _talk_left(self, using: str, update_fields: Collection[str] | None) -> int | None:
+        """The talk this save takes the note out of, if any."""
+        if self._state.adding or self.pk is None:
+            return None
+        if update_fields is not None and "talk" not in update_fields:
+            return None
+        stored = Highlight.objects.using(using).filter(pk=self.pk).values_list("talk_id", flat=True)
+        talk_id = stored.first()
+        return talk_id if talk_id is not None and talk_id != self.talk_id else None
+
+    def _bring_along(self, left: int, *, using: str) -> None:
+        """Move the notes under this one, and the snippets of all of them, from the talk
+        ``left`` to this note's talk. Bulk updates send no signals, so the search index and
+        the day pages' version are brought up to date here."""
+        from . import cache, search  # both import these models
+
+        children: dict[int, list[int]] = {}
+        for note_id, parent_id in (
+            Highlight.objects.using(using).filter(talk_id=left).values_list("id", "parent_id")
+        ):
+            children.setdefault(parent_id, []).append(note_id)
+        below: set[int] = set()
+        frontier = [self.pk]
+        while frontier:
+            frontier = [c for n in frontier for c in children.get(n, ()) if c not in below]
+            below.update(frontier)
+        notes = Highlight.objects.using(using).filter(pk__in=below)
+        notes.update(talk_id=self.talk_id)
+        snippets = Snippet.objects.using(using).filter(highlight_id__in=[self.pk, *below])
+        snippets.update(talk_id=self.talk_id)
+        moved = [*notes.select_related("talk"), *snippets.select_related("talk")]
+        if moved:
+            search.index_documents(
+                [search.document_for(row, using=using) for row in moved], using=using
+            )
+            cache.bump_notes_version(using=using)
 
     def clean(self) -> None:
         """Keep the tree a tree and a follow-up's answer consistent (the admin's forms run this)."""
@@ -373,9 +447,12 @@ class Snippet(models.Model):
         Highlight,
         null=True,
         blank=True,
-        on_delete=models.CASCADE,
+        # Deleting the note keeps the block (its lines may have run history): it moves to the
+        # end of the talk, as a block of the talk's own.
+        on_delete=models.SET_NULL,
         related_name="snippets",
-        help_text="The highlight the block follows; empty puts it at the end of the talk.",
+        help_text="The highlight the block follows; empty puts it at the end of the talk "
+        "(where the block goes if its highlight is deleted).",
     )
     position = models.PositiveIntegerField(default=0)
     language = models.CharField(max_length=20, default="console")

@@ -3,7 +3,9 @@
 import pytest
 from django.test import Client
 
-from talks.models import Day
+from talks import models
+from talks.importing import parse
+from talks.models import Conference, Day
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +128,37 @@ def test_it_fits_the_day_and_talk_inlines_to_the_window(staff_client, demo_day):
     talk = demo_day.talks.get(slug="keynote")
     for url in (f"/admin/talks/day/{demo_day.pk}/change/", f"/admin/talks/talk/{talk.pk}/change/"):
         assert b"css/admin-inlines.css" in staff_client.get(url).content
+
+
+def day_form(day: Day, **changes) -> dict:
+    """What the day's change page posts (without talks), with ``changes``."""
+    data = {
+        "conference": day.conference_id,
+        "number": day.number,
+        "title": day.title,
+        "slug": day.slug,
+        "talks-TOTAL_FORMS": 0,
+        "talks-INITIAL_FORMS": 0,
+        "talks-MIN_NUM_FORMS": 0,
+        "talks-MAX_NUM_FORMS": 1000,
+    }
+    return data | changes
+
+
+@pytest.mark.parametrize("number", [0, 1000, 40000])
+def test_it_refuses_a_day_number_the_importer_would_not_read_back(staff_client, number):
+    conference = Conference.objects.create(name="DockerCon 2016", slug="dockercon-2016")
+    day = Day.objects.create(conference=conference, number=2, title="Day 2")
+    response = staff_client.post(f"/admin/talks/day/{day.pk}/change/", day_form(day, number=number))
+    assert response.status_code == 200, "the admin accepted the number"
+    assert response.context["adminform"].form.errors["number"] == [
+        "Day numbers go from 1 to 999: 1 for the first day, and so on."
+    ]
+    assert Day.objects.get().number == 2
+    response = staff_client.post(f"/admin/talks/day/{day.pk}/change/", day_form(day, number=999))
+    assert response.status_code == 302
+    assert Day.objects.get().number == 999
+
+
+def test_the_day_numbers_allowed_are_those_the_importer_reads():
+    assert models.MAX_DAY_NUMBER == parse.MAX_DAY_NUMBER

@@ -2,7 +2,8 @@
 
 import pytest
 
-from talks.models import Conference, Day, Highlight, Talk
+from talks.models import Conference, Day, Highlight, Snippet, SnippetLine, Talk
+from talks.search import search
 from tests.talks.admin_forms import inline_form, note_form
 
 pytestmark = pytest.mark.django_db
@@ -149,4 +150,50 @@ def test_it_saves_parents_changed_together_in_the_talks_inline(staff_client, not
         "Self-healing": "Secrets",
         "Rolling updates": None,
         "Secrets": None,
+    }
+
+
+def test_a_note_moved_to_another_talk_takes_the_notes_under_it_along(staff_client, notes, client):
+    swarm, healing, updates = notes["swarm"], notes["healing"], notes["updates"]
+    block = Snippet.objects.create(talk=swarm.talk, highlight=updates)
+    SnippetLine.objects.create(snippet=block, command="docker service update web")
+    day_2 = Day.objects.create(conference=swarm.talk.day.conference, number=2, title="Day 2")
+    workshop = Talk.objects.create(day=day_2, title="Swarm workshop", slug="swarm-workshop")
+    assert "Rolling updates" in client.get("/c/dockercon-2016/day-1/").content.decode()
+
+    response = post_note(staff_client, swarm, talk=workshop.pk)
+    assert response.status_code == 302
+    moved = Highlight.objects.filter(pk__in=[swarm.pk, healing.pk, updates.pk])
+    assert set(moved.values_list("talk_id", flat=True)) == {workshop.pk}
+    block.refresh_from_db()
+    assert block.talk_id == workshop.pk
+    assert set(Highlight.objects.filter(talk=swarm.talk).values_list("text", flat=True)) == {
+        "Secrets"
+    }
+
+    day_1 = client.get("/c/dockercon-2016/day-1/").content.decode()  # cached before the move
+    assert "Self-healing" not in day_1 and "Rolling updates" not in day_1
+    exported = client.get("/c/dockercon-2016/day-2/export.md").content.decode()
+    assert (
+        "## Swarm workshop\n\n- Swarm mode\n  - Self-healing\n    - Rolling updates\n\n"
+        "      ```console\n      $ docker service update web\n      ```\n"
+    ) in exported
+    for words in ("rolling updates", "self healing", "service update"):
+        assert len(search(words, day_id=day_2.pk).hits) == 1, words
+        assert search(words, day_id=swarm.talk.day_id).hits == [], words
+
+
+def test_a_nested_note_moved_to_another_talk_needs_a_parent_there(staff_client, notes):
+    healing, secure = notes["healing"], notes["secure"]
+    response = post_note(staff_client, healing, talk=secure.talk_id)
+    assert parent_errors(response) == [
+        f"Note {notes['swarm'].pk} is in another talk (“Keynote”); choose a note of this talk."
+    ]
+    response = post_note(staff_client, healing, talk=secure.talk_id, parent=secure.pk)
+    assert response.status_code == 302
+    tree = Highlight.objects.filter(talk=secure.talk).values_list("text", "parent__text")
+    assert dict(tree) == {
+        "Secure by default": None,
+        "Self-healing": "Secure by default",
+        "Rolling updates": "Self-healing",
     }
