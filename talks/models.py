@@ -31,6 +31,10 @@ web_address = URLValidator(
 MAX_DAY_NUMBER = 999
 DAY_NUMBER_RANGE = f"Day numbers go from 1 to {MAX_DAY_NUMBER}: 1 for the first day, and so on."
 
+NOTE_OF_ANOTHER_TALK = (
+    "That note is in another talk; pick one of this talk's notes, or leave Highlight empty "
+    "to put the block at the end of the talk."
+)
 OWN_PARENT = "A note can't be its own parent; leave Parent empty to put it at the top level."
 REOPEN_NEEDS_CLEARING = (
     "To reopen this follow-up, clear the answer and the link too; "
@@ -468,6 +472,15 @@ class Snippet(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.caption = unix_newlines(self.caption)
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """A block follows a note of its own talk: the day page shows it under that note, and
+        a block moved to another talk must not keep following a note of the old one."""
+        if self.highlight_id is None or self.talk_id is None:
+            return
+        notes = Highlight.objects.filter(pk=self.highlight_id).values_list("talk_id", flat=True)
+        if notes.first() not in {None, self.talk_id}:
+            raise ValidationError({"highlight": NOTE_OF_ANOTHER_TALK})
 
     @property
     def anchor(self) -> str:

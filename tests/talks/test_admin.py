@@ -5,7 +5,7 @@ from django.test import Client
 
 from talks import models
 from talks.importing import parse
-from talks.models import Conference, Day
+from talks.models import Conference, Day, Talk
 
 pytestmark = pytest.mark.django_db
 
@@ -162,3 +162,18 @@ def test_it_refuses_a_day_number_the_importer_would_not_read_back(staff_client, 
 
 def test_the_day_numbers_allowed_are_those_the_importer_reads():
     assert models.MAX_DAY_NUMBER == parse.MAX_DAY_NUMBER
+
+
+def test_a_block_cannot_follow_a_note_of_another_talk(demo_day):
+    from django.core.exceptions import ValidationError
+
+    from talks.models import NOTE_OF_ANOTHER_TALK, Snippet
+
+    block = Snippet.objects.exclude(highlight=None).get()
+    other = Talk.objects.filter(day=demo_day).exclude(pk=block.talk_id).first()
+    block.talk = other  # moved, but still following its note in the old talk
+    with pytest.raises(ValidationError) as raised:
+        block.full_clean()
+    assert raised.value.message_dict == {"highlight": [NOTE_OF_ANOTHER_TALK]}
+    block.highlight = None
+    block.full_clean()  # at the end of its new talk: fine
