@@ -2,7 +2,8 @@
 
 Both exporters read the database into ``DayDoc``s first (``day_document``, a fixed number of
 queries per day), so they write exactly what an import would save. Snippet outputs come from
-the caller as ``{snippet_line_id: text}``: the runner records them; this module never imports it.
+the caller as ``{snippet_line_id: text}``: the runner records them; this module never imports it
+(``last_outputs`` asks Django's app registry for its model, the way talks.cache does).
 The Markdown format is described in docs/export-schema.md, next to the JSON schema.
 """
 
@@ -10,10 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.apps import apps
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.text import slugify
@@ -29,12 +31,16 @@ from .importing.detect import (
     is_summary_marker,
     next_day_title,
     short_slug,
-    split_attrs,
     strip_prompt,
     url_only,
 )
-from .importing.markdown_text import escape_line
-from .models import Conference, Day, Highlight, Snippet, Talk
+from .importing.markdown_text import (
+    ends_like_attrs,
+    note_lines,
+    reads_as_code_text,
+    reads_as_paragraph,
+)
+from .models import Conference, Day, Highlight, Snippet, SnippetLine, Talk
 
 SCHEMA_VERSION = 1
 
@@ -116,6 +122,27 @@ def day_document(day: Day) -> DayDoc:
             for talk in talks
         ],
     )
+
+
+def last_outputs(days: Iterable[Day]) -> dict[int, str]:
+    """The last recorded output of each snippet line of ``days``, as ``{line_id: text}``.
+
+    It is what the day page shows under the line, "Last run by a reader": the line's latest
+    run, its output then its messages from the engine (stdout, then stderr). A run still queued
+    or running, or one that printed nothing, gives no output. Empty without the runner app.
+    """
+    if not apps.is_installed("runner"):
+        return {}
+    run_model = apps.get_model("runner", "Run")
+    line_ids = list(
+        SnippetLine.objects.filter(snippet__talk__day__in=list(days)).values_list("pk", flat=True)
+    )
+    outputs = {}
+    for line_id, run in run_model.objects.last_per_line(line_ids).items():
+        text = "\n".join(part.rstrip("\n") for part in (run.stdout, run.stderr) if part.strip())
+        if run.finished and text:
+            outputs[line_id] = text
+    return outputs
 
 
 # --- Markdown ------------------------------------------------------------------------------
@@ -227,18 +254,21 @@ class MarkdownExporter:
             list_follows = bool(highlight.children) or (
                 not highlight.snippets and index + 1 < len(forms) and forms[index + 1] == "item"
             )
-            misread = form == "paragraph" and (
-                bool(next_day_title(text))
-                or (index == 0 and not session_url and bool(url_only(text)))
-                or (list_follows and is_heading_like(text))
+            # A code block is read as code whatever follows it (see _form); prose may not be.
+            misread = (
+                form == "paragraph"
+                and not reads_as_code_text(text)
+                and (
+                    bool(next_day_title(text))
+                    or (index == 0 and not session_url and bool(url_only(text)))
+                    or (list_follows and is_heading_like(text))
+                )
             )
             attrs = self._attrs(highlight, written_style=form, misread=misread)
             if form == "heading":
                 parts.append(f"### {text}{attrs}")
             else:
-                lines = _text_lines(text)
-                lines[-1] += attrs
-                parts.append("\n".join(lines))
+                parts.append(text + attrs)
             if highlight.children:
                 children: list[str] = []
                 for child in highlight.children:
@@ -260,9 +290,13 @@ class MarkdownExporter:
         if highlight.style == "paragraph":
             if highlight.children and not _nests(text):
                 return "item"  # a list after it would not nest: say so on an item instead
-            if "\n\n" in text and not _fenced_only(text):
-                return "item"  # two paragraphs would read as two notes
-            return "paragraph"
+            if reads_as_paragraph(text):
+                return "paragraph"
+            if reads_as_code_text(text) and not self._attrs(highlight, written_style="paragraph"):
+                return "paragraph"  # a code block, as the importer keeps it (it has no attrs)
+            # Two paragraphs would read as two notes, a list as notes, a line "# x" as a talk:
+            # in a list item, all of these are the note's text (see note_lines).
+            return "item"
         return "item"
 
     def _attrs(self, highlight: HighlightDoc, *, written_style: str, misread: bool = False) -> str:
@@ -275,35 +309,38 @@ class MarkdownExporter:
         if highlight.kind != infer_highlight_kind(text, style=style):
             classes.append(highlight.kind)
         values = _resolution_values(highlight)
-        last_line = text.rsplit("\n", 1)[-1]
-        ends_like_attrs = split_attrs(last_line)[1] is not None
-        if not (classes or highlight.tags or values) and ends_like_attrs:
+        if not (classes or highlight.tags or values) and ends_like_attrs(text):
             classes.append(style)  # the text ends like an attribute block: add a real one
         return format_attrs(classes=classes, tags=highlight.tags, values=values)
 
     def _item(self, highlight: HighlightDoc, *, depth: int) -> list[str]:
         pad = "  " * depth
-        lines = _text_lines(highlight.text)
-        if re.match(r"^\[[ xX]\]\s", lines[0]):
-            lines[0] = "\\" + lines[0]  # not a task-list box
-        lines[-1] += self._attrs(highlight, written_style="item")
+        lines = note_lines(highlight.text, attrs=self._attrs(highlight, written_style="item"))
         out = [f"{pad}- {lines[0]}"]
         out += [f"{pad}  {line}" if line else "" for line in lines[1:]]
         for snippet in highlight.snippets:
             fence = self._fence(snippet).split("\n")
-            out += ["", *(f"{pad}  {line}" for line in fence), ""]
+            out += ["", *(f"{pad}  {line}" if line else "" for line in fence), ""]
         for child in highlight.children:
             out += self._item(child, depth=depth + 1)
         return out
 
     def _fence(self, snippet: SnippetDoc) -> str:
+        """A ``console`` block: each command after ``$ ``, then its output if one was given.
+
+        An output line is kept from reading as a command or a caption (a space before ``$ ``
+        or ``#``), and the fence is longer than any run of backticks in the block, so output
+        holding a fence of its own cannot end it. Outputs are not imported (the importer
+        reports them as lines of output left out).
+        """
         body = [f"# {snippet.caption}"] if snippet.caption else []
         ids = getattr(snippet, "line_ids", [])
         for index, command in enumerate(snippet.lines):
             body.append(f"$ {command}")
             output = self.outputs.get(ids[index]) if index < len(ids) else None
             if output:
-                for line in output.rstrip("\n").split("\n"):
+                # The importer ends a line at "\r" too: a line after one must be guarded.
+                for line in re.split(r"\r\n|\r|\n", output.rstrip("\r\n")):
                     body.append(
                         " " + line if strip_prompt(line)[1] or line.startswith("#") else line
                     )
@@ -366,29 +403,6 @@ def _fenced_only(text: str) -> bool:
 def _misread_paragraph(text: str) -> bool:
     """Would this paragraph, written plainly, be read as something else?"""
     return bool(url_only(text) or next_day_title(text) or is_heading_like(text))
-
-
-def _text_lines(text: str) -> list[str]:
-    """A note's Markdown, line by line, with structure-like lines escaped (not inside code)."""
-    text = text.strip()
-    if _fenced_only(text):
-        return text.split("\n")
-    out = []
-    fence = ""
-    for line in text.split("\n"):
-        stripped = line.strip()
-        if fence:
-            out.append(line)
-            if stripped.startswith(fence):
-                fence = ""
-            continue
-        opening = re.match(r"^(`{3,}|~{3,})", stripped)
-        if opening and out:
-            fence = opening.group(1)
-            out.append(stripped)
-            continue
-        out.append(escape_line(line))
-    return out or [""]
 
 
 # --- JSON ----------------------------------------------------------------------------------
@@ -507,12 +521,17 @@ EXPORTERS: dict[str, type[MarkdownExporter] | type[JsonExporter]] = {
 # --- views -------------------------------------------------------------------------------
 
 
-def _exporter(request: HttpRequest, fmt: str) -> MarkdownExporter | JsonExporter:
+def _check_format(fmt: str) -> None:
+    if fmt not in EXPORTERS:
+        raise Http404(f"Notes can be exported as .md or .json, not .{fmt}.")
+
+
+def _exporter(request: HttpRequest, fmt: str, days: list[Day]) -> MarkdownExporter | JsonExporter:
+    """The exporter for ``fmt``, given the last recorded outputs when ``?outputs=1`` asks."""
+    outputs = last_outputs(days) if request.GET.get("outputs") == "1" else None
     if fmt == "md":
-        return MarkdownExporter()
-    if fmt == "json":
-        return JsonExporter(base_url=request.build_absolute_uri("/"))
-    raise Http404(f"Notes can be exported as .md or .json, not .{fmt}.")
+        return MarkdownExporter(outputs=outputs)
+    return JsonExporter(outputs=outputs, base_url=request.build_absolute_uri("/"))
 
 
 def _response(
@@ -526,18 +545,22 @@ def _response(
 def export_day_view(
     request: HttpRequest, conference_slug: str, day_slug: str, fmt: str
 ) -> HttpResponse:
-    """GET /c/<conference>/<day>/export.md (or .json): one day of notes."""
-    exporter = _exporter(request, fmt)
+    """GET /c/<conference>/<day>/export.md (or .json): one day of notes; ``?outputs=1`` adds
+    each command's last recorded output."""
+    _check_format(fmt)
     day = get_object_or_404(
         Day.objects.with_conference(), conference__slug=conference_slug, slug=day_slug
     )
+    exporter = _exporter(request, fmt, [day])
     return _response(
         exporter.export_day(day), exporter=exporter, name=f"{conference_slug}-{day_slug}"
     )
 
 
 def export_conference_view(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
-    """GET /c/<conference>/export.md (or .json): every day of a conference."""
-    exporter = _exporter(request, fmt)
+    """GET /c/<conference>/export.md (or .json): every day of a conference; ``?outputs=1``
+    adds each command's last recorded output."""
+    _check_format(fmt)
     conference = get_object_or_404(Conference, slug=slug)
+    exporter = _exporter(request, fmt, list(conference.days.all()))
     return _response(exporter.export_conference(conference), exporter=exporter, name=slug)

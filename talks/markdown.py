@@ -28,23 +28,67 @@ ALLOWED_SCHEMES = {"http", "https", "mailto"}
 # neither (and "nofollow" there would tell search engines not to follow our own pages).
 EXTERNAL_REL = "noopener noreferrer nofollow"
 
-# Bare URLs in notes ("... open to anyone at https://www.docker.com/...") become links. The
-# trailing-punctuation rule keeps a sentence's final "." or ")" out of the URL.
-_BARE_URL = re.compile(
-    r"(?<![<(\[\"'=])\b(https?://[^\s<>\"'`]+[^\s<>\"'`.,;:!?)\]])",
-)
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+# Bare URLs in notes ("... open to anyone at https://www.docker.com/...") become links, ended
+# the way GitHub's autolinker ends them: a sentence's final ".", ",", ";", ":", "!" or "?" is
+# not part of the URL, nor is a final ")" unless it closes a "(" of the URL itself, so
+# "(see https://example.com/a)." links https://example.com/a and
+# "https://en.wikipedia.org/wiki/Foo_(bar)" links all of it. A URL right after "](" is a
+# Markdown link's target, after "<" an autolink, after "[", a quote or "=" a link text or an
+# HTML attribute: those are Markdown's to link.
+_BARE_URL = re.compile(r"(?<![<\[\"'=])(?<!\]\()\bhttps?://[^\s<>\"'`]+")
+_URL_END_PUNCTUATION = ".,;:!?]"
+CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+
+
+def _url_end(url: str) -> int:
+    """How much of a candidate URL is the URL: without trailing punctuation or an unbalanced
+    closing parenthesis (a "]" never ends a URL, as before)."""
+    end = len(url)
+    opened, closed = url.count("("), url.count(")")
+    while end:
+        last = url[end - 1]
+        if last in _URL_END_PUNCTUATION:
+            end -= 1
+        elif last == ")" and closed > opened:
+            end -= 1
+            closed -= 1
+        else:
+            break
+    return end if not url[:end].endswith("://") else 0
+
+
+def _split_urls(text: str) -> list[str]:
+    """``text`` as prose, URL, prose, URL, ..., prose (like re.split with a group)."""
+    parts: list[str] = []
+    position = 0
+    for match in _BARE_URL.finditer(text):
+        end = match.start() + _url_end(match.group(0))
+        if end > match.start():
+            parts += [text[position : match.start()], text[match.start() : end]]
+            position = end
+    parts.append(text[position:])
+    return parts
+
+
+def bare_urls(text: str) -> list[str]:
+    """The bare URLs ``render_markdown`` links in ``text`` (not those in code spans)."""
+    return [url for part in CODE_SPAN.split(text)[::3] for url in _split_urls(part)[1::2]]
+
+
+def _link_bare_urls(text: str) -> str:
+    parts = _split_urls(text)
+    return "".join(f"<{part}>" if index % 2 else part for index, part in enumerate(parts))
 
 
 def _autolink(text: str) -> str:
     """Wrap bare URLs in <...> so Markdown links them, leaving code spans and links alone."""
     out: list[str] = []
     position = 0
-    for code in _CODE_SPAN.finditer(text):
-        out.append(_BARE_URL.sub(r"<\1>", text[position : code.start()]))
+    for code in CODE_SPAN.finditer(text):
+        out.append(_link_bare_urls(text[position : code.start()]))
         out.append(code.group(0))
         position = code.end()
-    out.append(_BARE_URL.sub(r"<\1>", text[position:]))
+    out.append(_link_bare_urls(text[position:]))
     return "".join(out)
 
 
@@ -133,7 +177,7 @@ def _plain_html(text: str) -> str | None:
     """The rendering of ``text`` if it is plain prose (see _PLAIN), else None."""
     if not text.isprintable() or text.endswith(" "):
         return None
-    parts = _BARE_URL.split(text)  # prose, URL, prose, URL, ..., prose
+    parts = _split_urls(text)  # prose, URL, prose, URL, ..., prose
     prose, urls = parts[::2], parts[1::2]
     if _PLAIN.fullmatch("x".join(prose)) is None or any("://" in part for part in prose):
         return None

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from django.utils.text import slugify
 
+from ..markdown import CODE_SPAN, bare_urls
+
 
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
@@ -25,10 +27,23 @@ _MD_LINK = re.compile(r"\[([^\]]*)\]\((https?://[^)\s]+)\)")
 _URL_ONLY = re.compile(r"^<?(https?://[^\s<>\"'`]+)>?$")
 
 
+# A Markdown link's target may hold balanced parentheses (…/wiki/Foo_(bar)), as Markdown reads it.
+_MD_LINK_TARGET = re.compile(r"\[([^\]]*)\]\((https?://(?:[^()\s]|\([^()\s]*\))+)\)")
+_LINKED = re.compile(rf"{_MD_LINK_TARGET.pattern}|<(https?://[^\s<>]+)>")  # and <autolinks>
+
+
 def find_links(text: str) -> list[str]:
-    """Every http(s) URL in a text, bare or in a Markdown link, in order, without repeats."""
-    found = [m.group(2) for m in _MD_LINK.finditer(text)]
-    found += URL.findall(_MD_LINK.sub(" ", text))
+    """Every http(s) URL a note links, in a Markdown link or bare, in order, without repeats:
+    the links its page shows (bare URLs end as talks.markdown ends them; code spans link
+    nothing), so the import preview names those."""
+    text = CODE_SPAN.sub(" ", text)
+    found: list[str] = []
+    position = 0
+    for link in _LINKED.finditer(text):
+        found += bare_urls(text[position : link.start()])
+        found.append(link.group(2) or link.group(3))
+        position = link.end()
+    found += bare_urls(text[position:])
     return list(dict.fromkeys(found))
 
 

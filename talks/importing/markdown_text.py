@@ -5,6 +5,11 @@ Understood: front matter (``---`` key: value ``---``), ATX and setext headings, 
 column), fenced and indented code, ``<!-- -->`` (ends a list), thematic breaks, and attribute
 blocks ``{#slug .kind tags=a,b}`` after a heading, paragraph or item. Inline Markdown (code,
 links, emphasis) is kept as written: highlights are Markdown.
+
+A note's text may itself hold Markdown blocks (code, lists, quotes, HTML). Inside a list item
+the reader keeps them as text, line for line, and ``note_lines`` writes a note so that it does:
+the lines it would otherwise take as structure (a list marker, a fence of code that reads like
+commands) carry backslashes, which the reader takes off again.
 """
 
 from __future__ import annotations
@@ -48,20 +53,10 @@ SHELL_LANGUAGES = frozenset(
         "session",
     ]
 )
-# A line whose start would be read as structure: escaped by the exporter with a backslash.
+# A line whose start would be read as structure: a note holding one is not written as a
+# paragraph by the exporter (see reads_as_paragraph).
 _BLOCK_START = re.compile(r"^(?:#{1,6}(?:\s|$)|`{3,}|~{3,}|[-*+](?:\s|$)|\d{1,9}[.)](?:\s|$)|"
                           r"<!--|=+\s*$|([-*_])(?:\s*\1){2,}\s*$|>)")  # fmt: skip
-
-
-def escape_line(line: str) -> str:
-    """Backslash-escape a text line that Markdown would otherwise read as structure."""
-    line = line.strip()
-    if not _BLOCK_START.match(line):
-        return line
-    match = re.match(r"^(\d{1,9})([.)])", line)
-    if match:
-        return f"{match.group(1)}\\{line[len(match.group(1)) :]}"
-    return "\\" + line
 
 
 def _is_fence_close(content: str, fence: str) -> bool:
@@ -69,19 +64,157 @@ def _is_fence_close(content: str, fence: str) -> bool:
     return len(stripped) >= len(fence) and set(stripped) == {fence[0]} and stripped[0] == fence[0]
 
 
+# --- a note's own Markdown inside a list item ----------------------------------------------
+
+_ORDERED_ESCAPE = re.compile(r"^(\d{1,9})(\\+)([.)].*)$", re.DOTALL)
+_LEADING_ESCAPE = re.compile(r"^(\\+)(.*)$", re.DOTALL)
+_ORDERED_START = re.compile(r"^(\d{1,9})([.)].*)$", re.DOTALL)
+
+
+def _unescaped(content: str) -> tuple[int, str]:
+    """The backslashes that escape a line (before it, or after the digits of "1\\."), and the
+    line without them."""
+    match = _ORDERED_ESCAPE.match(content)
+    if match:
+        return len(match.group(2)), match.group(1) + match.group(3)
+    match = _LEADING_ESCAPE.match(content)
+    if match:
+        return len(match.group(1)), match.group(2)
+    return 0, content
+
+
+def _escaped(content: str, count: int) -> str:
+    """``content`` with ``count`` backslashes more where ``_unescaped`` counts them."""
+    match = _ORDERED_ESCAPE.match(content) or _ORDERED_START.match(content)
+    if match:
+        digits = match.group(1)
+        return digits + "\\" * count + content[len(digits) :]
+    return "\\" * count + content
+
+
+def _less_escaped(content: str, count: int) -> str:
+    match = _ORDERED_ESCAPE.match(content)
+    if match:
+        return match.group(1) + content[len(match.group(1)) + count :]
+    return content[count:]
+
+
+def _escapes(core: str, *, first: bool) -> int:
+    """How many backslashes a line of a note's text gets in a list item (on top of its own,
+    ``core`` being the line without them) so that the reader keeps it as text.
+
+    A line that looks like a fence but opens no code block gets two (one marks a fence that
+    opens a block of text, see ``note_lines``); a list marker, which would start a child note,
+    gets one; so does, on the item's first line after "- ", a thematic break or a task box.
+    """
+    if _FENCE.match(core):
+        return 2
+    if first:
+        return 1 if _BREAK.match("- " + core) or _CHECKBOX.match(core) else 0
+    return 1 if _MARKER.match(core) and not _BREAK.match(core) else 0
+
+
+def _reads_as_commands(body: list[str], language: str) -> bool:
+    """Would a fenced block with these lines become a snippet rather than text?"""
+    code = _code_from(body, [0], language=language, source="", placement=Placement(0))
+    return code.shell
+
+
+def _attrs_line(line: str) -> Attrs | None:
+    """The attribute block of a line that holds nothing else (the last line of a note that
+    ends with a code fence, which cannot carry one)."""
+    rest, attrs = split_attrs("x " + line.strip())
+    return attrs if attrs is not None and rest == "x" else None
+
+
+def ends_like_attrs(text: str) -> bool:
+    """Would the reader take the end of this note's text for an attribute block?"""
+    _, sep, last = text.strip().rpartition("\n")
+    return split_attrs(last)[1] is not None or bool(sep and _attrs_line(last))
+
+
+def note_lines(text: str, *, attrs: str = "") -> list[str]:
+    """A note's text as the lines of a list item (relative to the item's text column) that
+    ``MarkdownReader`` reads back as exactly ``text``, with ``attrs`` (an attribute block).
+
+    Code blocks are written as they are, unless their lines would be read as commands (then
+    the opening fence gets a backslash). Other lines that would be read as structure get
+    backslashes (``_escapes``), which the reader takes off again.
+    """
+    lines = [line.rstrip() for line in text.strip().split("\n")]
+    out: list[str] = []
+    separate = False  # would the attribute block change how the last line is read?
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        content = line.lstrip()
+        lead = line[: len(line) - len(content)]
+        backslashes, core = _unescaped(content)
+        opener = None if backslashes else _FENCE.match(core)
+        close = _closing_line(lines, i, opener.group(1)) if opener else None
+        if opener and close is not None:
+            shell = _reads_as_commands(lines[i + 1 : close], opener.group(2))
+            out += [lead + "\\" * shell + content, *lines[i + 1 : close + 1]]
+            separate = True
+            i = close + 1
+            continue
+        count = _escapes(core, first=i == 0) if content else 0
+        out.append(lead + _escaped(content, count) if count else line)
+        separate = bool(count)
+        i += 1
+    if attrs:
+        if separate:
+            out.append(attrs.strip())
+        else:
+            out[-1] += attrs
+    return out
+
+
+def _closing_line(lines: list[str], start: int, fence: str) -> int | None:
+    for index in range(start + 1, len(lines)):
+        content = lines[index].lstrip()
+        if content and len(lines[index]) - len(content) < 4 and _is_fence_close(content, fence):
+            return index
+    return None
+
+
+def reads_as_paragraph(text: str) -> bool:
+    """Would ``text``, written as it is at the top level, be read back as one paragraph?"""
+    return all(
+        line == line.strip() and line and not _BLOCK_START.match(line) and not _SETEXT.match(line)
+        for line in text.split("\n")
+    )
+
+
+def reads_as_code_text(text: str) -> bool:
+    """Is ``text`` one fenced block that, written as it is at the top level, is read back as
+    itself, kept as text (not as commands)?"""
+    lines = text.split("\n")
+    opener = _FENCE.match(lines[0])
+    if not opener or lines[0] != opener.group(1) + opener.group(2) or lines[-1] != opener.group(1):
+        return False
+    if _closing_line(lines, 0, opener.group(1)) != len(lines) - 1:
+        return False
+    body = lines[1:-1]
+    if any(line != line.rstrip() or "\t" in line for line in body):
+        return False
+    return not _reads_as_commands(body, opener.group(2))
+
+
 def _code_from(body: list[str], numbers: list[int], *, language: str, source: str,
                placement: Placement) -> Code:  # fmt: skip
     """Commands from a code block's lines, or the block kept as text when it is not shell."""
     language = language.lower()
-    lines = _join_continuations(body)
     shell_language = language in SHELL_LANGUAGES
     # A prompt counts only at the very start of a line: "  $ x" is output, not a command.
-    prompted = any(strip_prompt(line)[1] for line in lines if not line.startswith("#"))
+    prompted = any(strip_prompt(line)[1] for line in body if not line.startswith("#"))
+    lines = _join_continuations(body, prompted=prompted)
     if not shell_language and language:
         return Code(lines=numbers, commands=[], shell=False, source=source)
     commands: list[str] = []
     caption = ""
     outputs = 0
+    comments: list[str] = []  # said to be left out only if the block is commands after all
     for line in lines:
         stripped = line.strip()
         if not stripped:
@@ -93,9 +226,7 @@ def _code_from(body: list[str], numbers: list[int], *, language: str, source: st
             elif prompted:
                 outputs += 1
             else:
-                placement.warn(
-                    numbers[0], f"The comment “{stripped[:80]}” in this code block was left out."
-                )
+                comments.append(stripped)
             continue
         if prompted and not had_prompt:
             outputs += 1
@@ -104,6 +235,8 @@ def _code_from(body: list[str], numbers: list[int], *, language: str, source: st
     plausible = shell_language or prompted or all(is_command(c) for c in commands)
     if not commands or not plausible or any(len(c) > 1000 for c in commands):
         return Code(lines=numbers, commands=[], shell=False, source=source)
+    for comment in comments:
+        placement.warn(numbers[0], f"The comment “{comment[:80]}” in this code block was left out.")
     if outputs:
         placement.warn(
             numbers[0],
@@ -113,11 +246,14 @@ def _code_from(body: list[str], numbers: list[int], *, language: str, source: st
     return Code(lines=numbers, commands=commands, caption=caption)
 
 
-def _join_continuations(lines: list[str]) -> list[str]:
+def _join_continuations(lines: list[str], *, prompted: bool) -> list[str]:
+    """Commands continued on the next line after a backslash, as one line. Where commands
+    have prompts only they are continued: a line of output may end with a backslash too."""
     out: list[str] = []
     pending = ""
     for line in lines:
-        if line.rstrip().endswith("\\") and not line.rstrip().endswith("\\\\"):
+        continued = line.rstrip().endswith("\\") and not line.rstrip().endswith("\\\\")
+        if continued and (pending or not prompted or strip_prompt(line)[1]):
             pending += line.rstrip()[:-1].rstrip() + " "
             continue
         out.append(pending + line.strip() if pending else line)
@@ -134,6 +270,8 @@ class MarkdownReader:
         self.lines = lines
         self.placement = placement
         self.front_matter: dict[str, str] = {}
+        # (fence, text column) → the line up to which no line closes such a fence in an item
+        self._unclosed: dict[tuple[str, int], int] = {}
 
     # --- document -------------------------------------------------------------------------
 
@@ -271,10 +409,13 @@ class MarkdownReader:
         code, i = self._fence_at(i, end, indent=indent)
         return CodeBlock(code=code, source=code.source), i
 
-    def _fence_at(self, i: int, end: int, *, indent: int) -> tuple[Code, int]:
-        """Read a fenced block opened on line ``i``; ``indent`` is its container's column."""
+    def _fence_at(
+        self, i: int, end: int, *, indent: int, opening_text: str = ""
+    ) -> tuple[Code, int]:
+        """Read a fenced block opened on line ``i``; ``indent`` is its container's column.
+        ``opening_text`` is the fence when it follows a list marker on that line."""
         opening = self.lines[i]
-        match = _FENCE.match(opening.content)
+        match = _FENCE.match(opening_text or opening.content)
         assert match is not None
         fence, language = match.group(1), match.group(2)
         body: list[str] = []
@@ -339,10 +480,12 @@ class MarkdownReader:
     def _list(self, i: int, end: int) -> tuple[Block, int]:
         lines = self.lines
         root: list[Item] = []
-        # Open items: (marker column, text column, item, paragraph still open?)
+        # Open items: [marker column, text column, item, paragraph still open?, text just
+        # ended with a code block of its own?]
         stack: list[list] = []
+        boxes: dict[int, str] = {}  # id(item) → " " or "x", its task-list box
         first = i
-        blank_before = False
+        blanks = 0
         while i < end:
             line = lines[i]
             content = line.content
@@ -361,8 +504,8 @@ class MarkdownReader:
                 for k in range(i, j):
                     self.placement.place(lines[k].number, "blank")
                 for entry in stack:
-                    entry[3] = False
-                blank_before, i = True, j
+                    entry[3] = entry[4] = False
+                blanks, i = j - i, j
                 continue
             marker = _MARKER.match(content)
             if marker and not _BREAK.match(content):
@@ -371,11 +514,16 @@ class MarkdownReader:
                 spaces = len(marker.group(2))
                 width = len(marker.group(1)) + (spaces if 0 < spaces <= 4 else 1)
                 text = content[marker.end() :].strip()
-                item = Item(text=text, lines=[line.number])
+                item = Item(text="", lines=[line.number])
+                box = _CHECKBOX.match(text)
+                if box:
+                    boxes[id(item)] = box.group(1)
+                    text = text[box.end() :]
                 (stack[-1][2].children if stack else root).append(item)
-                stack.append([line.indent, line.indent + width, item, True])
-                blank_before = False
-                i += 1
+                entry = [line.indent, line.indent + width, item, True, False]
+                stack.append(entry)
+                blanks = 0
+                i = self._item_text(i, end, entry, text, first=True, joiner="")
                 continue
             owner_index = max(
                 (k for k, entry in enumerate(stack) if line.indent >= entry[1]), default=None
@@ -383,23 +531,21 @@ class MarkdownReader:
             if owner_index is not None:
                 del stack[owner_index + 1 :]
                 entry = stack[-1]
-                item = entry[2]
-                if _FENCE.match(content):
-                    code, i = self._fence_at(i, end, indent=entry[1])
-                    item.code.append(code)
-                    entry[3] = False
-                    blank_before = False
-                    continue
-                joiner = "\n\n" if blank_before or not entry[3] else "\n"
-                item.text = f"{item.text}{joiner}{content}" if item.text else content
-                item.lines.append(line.number)
-                entry[3] = True
-                blank_before = False
-                i += 1
+                # As many blank lines as there were; after commands (a snippet), a new
+                # paragraph of the text.
+                if blanks:
+                    joiner = "\n" * (blanks + 1)
+                elif entry[3] or entry[4]:
+                    joiner = "\n"
+                else:
+                    joiner = "\n\n"
+                text = " " * (line.indent - entry[1]) + content
+                blanks = 0
+                i = self._item_text(i, end, entry, text, first=False, joiner=joiner)
                 continue
             lazy = (
                 stack
-                and not blank_before
+                and not blanks
                 and stack[-1][3]
                 and not (_FENCE.match(content) or _ATX.match(content) or _BREAK.match(content))
                 and not content.startswith("<!--")
@@ -411,25 +557,116 @@ class MarkdownReader:
                 i += 1
                 continue
             break
-        self._finish_items(root)
+        self._finish_items(root, boxes)
         source = "\n".join(lines[k].text for k in range(first, i)).rstrip()
         return BulletList(items=root, lines=[lines[first].number], source=source), i
 
-    def _finish_items(self, items: list[Item]) -> None:
-        """Split attribute blocks and task-list boxes off every item (no recursion)."""
+    def _item_text(self, i: int, end: int, entry: list, text: str, *, first: bool,
+                   joiner: str) -> int:  # fmt: skip
+        """Add line ``i`` to the text of the item ``entry`` holds: ``text`` is what is left of
+        it after the marker or the item's indentation. A code block that starts there is read
+        whole: commands become a snippet, other code stays in the text as it is. Returns the
+        index of the next line (see ``note_lines`` for the backslashes taken off)."""
+        item = entry[2]
+        column = entry[1]
+        content = text.lstrip()
+        lead = text[: len(text) - len(content)]
+        backslashes, core = _unescaped(content)
+        opener = _FENCE.match(core) if backslashes <= 1 else None
+        close = self._item_fence_close(i, end, opener.group(1), column) if opener else None
+        if opener and not backslashes and close is None:
+            last = self._item_last_line(i, end, column)
+            self.placement.warn(
+                self.lines[i].number,
+                "This code block is never closed (no closing ```); it was ended at the end "
+                "of its note.",
+            )
+            self._add_text(entry, joiner, [text, *self._relative(i + 1, last + 1, column)], i)
+            entry[3], entry[4] = False, True
+            return last + 1
+        if opener and close is not None:
+            body = self._relative(i + 1, close, column)
+            if not backslashes and _reads_as_commands(body, opener.group(2)):
+                code, nxt = self._fence_at(
+                    i, end, indent=column, opening_text=content if first else ""
+                )
+                item.code.append(code)
+                entry[3] = entry[4] = False
+                return nxt
+            closing = self._relative(close, close + 1, column)
+            self._add_text(entry, joiner, [lead + core, *body, *closing], i)
+            entry[3], entry[4] = False, True
+            return close + 1
+        count = _escapes(core, first=first)
+        if backslashes >= count > 0:
+            text = lead + _less_escaped(content, count)
+        self._add_text(entry, joiner, [text], i)
+        entry[3], entry[4] = True, False
+        return i + 1
+
+    def _add_text(self, entry: list, joiner: str, texts: list[str], start: int) -> None:
+        """Add ``texts``, read from lines ``start`` on, to the text of the item ``entry`` holds."""
+        item = entry[2]
+        added = "\n".join(texts)
+        item.text = f"{item.text}{joiner}{added}" if item.text else added
+        numbers = [line.number for line in self.lines[start : start + len(texts)]]
+        item.lines += [n for n in numbers if n != item.lines[-1]]  # the marker's line is in
+
+    def _relative(self, start: int, stop: int, column: int) -> list[str]:
+        """Lines ``start`` to ``stop`` (excluded) with their indentation beyond ``column``."""
+        return [
+            " " * max(0, line.indent - column) + line.content if line.content else ""
+            for line in self.lines[start:stop]
+        ]
+
+    def _item_fence_close(self, i: int, end: int, fence: str, column: int) -> int | None:
+        """The line that closes a fence opened on line ``i`` in an item whose text is at
+        ``column``, if it closes before the item ends.
+
+        A fence that does not close is read as a line of text, and the next one looks ahead
+        again: where a search found no close, the next search for the same fence stops, so
+        that an item of many such lines is not read in quadratic time.
+        """
+        if self._unclosed.get((fence, column), -1) > i:
+            return None
+        j = i + 1
+        while j < end:
+            line = self.lines[j]
+            if not line.blank:
+                if line.indent < column:
+                    break
+                if line.indent - column < 4 and _is_fence_close(line.content, fence):
+                    return j
+            j += 1
+        self._unclosed[(fence, column)] = j
+        return None
+
+    def _item_last_line(self, i: int, end: int, column: int) -> int:
+        last = i
+        for j in range(i + 1, end):
+            line = self.lines[j]
+            if not line.blank:
+                if line.indent < column:
+                    break
+                last = j
+        return last
+
+    def _finish_items(self, items: list[Item], boxes: dict[int, str]) -> None:
+        """Split attribute blocks off every item and mark unticked boxes (no recursion)."""
         stack = list(items)
         while stack:
             item = stack.pop()
             stack.extend(item.children)
             head, sep, last = item.text.rpartition("\n")
             last, attrs = split_attrs(last)
+            if attrs is None and sep:
+                attrs = _attrs_line(last)
+                if attrs is not None:
+                    head, sep, last = head.rstrip("\n"), "", ""
             item.text = f"{head}{sep}{last}" if attrs else item.text
-            box = _CHECKBOX.match(item.text)
-            if box:
-                item.text = item.text[box.end() :]
-                if box.group(1) == " " and not (attrs and attrs.pick(("todo",))):
-                    attrs = attrs or Attrs()
-                    attrs.classes.append("todo")
+            if boxes.get(id(item)) == " " and not (attrs and attrs.pick(("todo",))):
+                attrs = attrs or Attrs()
+                attrs.classes.append("todo")
             item.attrs = attrs
             if not item.text.strip():
                 item.text = "…"

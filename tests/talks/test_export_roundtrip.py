@@ -105,10 +105,10 @@ SNIPPETS = st.lists(
 )  # fmt: skip
 
 
-def highlight(children) -> st.SearchStrategy[HighlightDoc]:
+def highlight(children, text=TEXT) -> st.SearchStrategy[HighlightDoc]:
     return st.builds(
         HighlightDoc,
-        text=TEXT,
+        text=text,
         style=st.sampled_from(["bullet", "bullet", "paragraph", "heading"]),
         kind=st.sampled_from(["note", "note", "success", "follow-up", "question", "todo"]),
         tags=TAGS,
@@ -182,6 +182,42 @@ def test_it_reads_back_any_exported_day(doc):
     assert comparable(result.day) == comparable(doc), markdown
     assert MarkdownExporter().render_day(result.day) == markdown
     assert _answers(result.day.talks) == _answers(doc.talks)
+
+
+# Lines of Markdown an editor may type into a note in the admin: code fences (of code, of
+# commands, never closed), lists, headings, quotes, HTML, breaks, escapes, attribute blocks.
+MARKDOWN_LINES = st.sampled_from(
+    [
+        *("```", "```console", "```yaml", "~~~", "````", "   ```", "\\```", "\\\\```"),
+        *("$ docker ps", "docker service ls", "# comment", "  $ output", "a \\"),
+        *("- item", "* item", "+ x", "1. one", "2) two", "  - nested", "\\- escaped", "1\\. x"),
+        *("# heading", "## h2", "> quote", "<div>", "</div>", "<!-- c -->", "| a | b |"),
+        *("---", "***", "===", "--", "- -", "[ ] box", "[x] done", "    indented"),
+        *("text", "more words:", "{.todo}", "x {tags=a}", "", "https://example.org"),
+    ]
+)
+MARKDOWN_TEXT = (
+    st.lists(MARKDOWN_LINES, min_size=1, max_size=7).map(lambda ls: "\n".join(ls).strip())
+).filter(bool)
+MARKDOWN_HIGHLIGHTS = st.recursive(
+    st.lists(highlight(st.just([]), MARKDOWN_TEXT), max_size=3),
+    lambda inner: st.lists(highlight(inner, MARKDOWN_TEXT), max_size=3),
+    max_leaves=8,
+)
+
+
+@given(MARKDOWN_HIGHLIGHTS, SNIPPETS)
+@settings(max_examples=200, deadline=None)
+def test_it_reads_back_notes_whose_text_is_any_markdown(highlights, snippets):
+    talk = TalkDoc(title="Keynote highlights", kind="keynote", slug="keynote-highlights",
+                   highlights=highlights, snippets=snippets)  # fmt: skip
+    doc = DayDoc(conference=ConferenceDoc(name="Any Conf 2020"), number=1,
+                 title="Any Conf 2020 Day 1", talks=[talk])  # fmt: skip
+    markdown = MarkdownExporter().render_day(doc)
+    result = parse_notes(markdown)
+    assert result.warnings == [], markdown
+    assert comparable(result.day) == comparable(doc), markdown
+    assert MarkdownExporter().render_day(result.day) == markdown
 
 
 def _answers(talks: list[TalkDoc]) -> list[tuple]:

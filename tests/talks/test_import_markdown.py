@@ -199,3 +199,64 @@ def test_an_attribute_block_it_cannot_read_is_kept_in_the_title_with_a_warning()
         "line 6: The {…} at the end of this talk title was not understood as facts about the "
         "talk (such as {#slug .keynote tags=a, b}); it was kept in the title."
     ]
+
+
+# --- a note's own Markdown inside a list item ------------------------------------------------
+
+HEAD = "# Conf 2020 Day 1\n\n## Talk\n\n"
+
+
+def test_it_keeps_a_code_block_that_starts_an_item_as_the_notes_text():
+    result = parse_notes(HEAD + "- ```\n  code in note\n  ```\n- next\n- last\n")
+    assert [h.text for h in result.day.talks[0].highlights] == [
+        "```\ncode in note\n```",
+        "next",
+        "last",
+    ]
+    assert result.warnings == []
+
+
+def test_it_keeps_code_in_its_place_in_an_item_and_commands_as_a_snippet():
+    text = (
+        "- Config:\n  ```yaml\n  a: b\n  ```\n  then apply it\n"
+        "- Deploy:\n  ```\n  docker service ls\n  ```\n"
+    )
+    config, deploy = parse_notes(HEAD + text).day.talks[0].highlights
+    assert (config.text, config.snippets) == ("Config:\n```yaml\na: b\n```\nthen apply it", [])
+    assert (deploy.text, [s.lines for s in deploy.snippets]) == ("Deploy:", [["docker service ls"]])
+
+
+def test_it_ends_a_code_block_never_closed_in_an_item_with_the_item():
+    result = parse_notes(HEAD + "- ```\n  code\n\n  more\n- next\n")
+    assert [h.text for h in result.day.talks[0].highlights] == ["```\ncode\n\nmore", "next"]
+    assert [str(w) for w in result.warnings] == [
+        "line 5: This code block is never closed (no closing ```); it was ended at the end of "
+        "its note."
+    ]
+    assert result.unplaced_lines() == []
+
+
+def test_it_takes_off_the_backslashes_the_export_puts_before_structure_in_a_note():
+    text = (
+        "- intro\n  \\- a\n  1\\. b\n  \\\\- kept escaped\n"
+        "- \\[ ] not a box\n- \\---\n- \\\\```\n  not code\n- [ ] a box\n"
+    )
+    notes = parse_notes(HEAD + text).day.talks[0].highlights
+    assert [(h.text, h.kind) for h in notes] == [
+        ("intro\n- a\n1. b\n\\- kept escaped", "note"),
+        ("[ ] not a box", "note"),
+        ("---", "note"),
+        ("```\nnot code", "note"),
+        ("a box", "todo"),
+    ]
+
+
+def test_it_reads_an_attribute_block_on_the_line_after_a_closing_fence():
+    note = parse_notes(HEAD + "- ```\n  x\n  ```\n  {.todo tags=a}\n").day.talks[0].highlights[0]
+    assert (note.text, note.kind, note.tags) == ("```\nx\n```", "todo", ["a"])
+
+
+def test_it_keeps_a_comment_in_code_that_is_not_commands_without_a_warning():
+    result = parse_notes(HEAD + "```\nlet y = 1\n# a comment\n```\n")
+    assert result.day.talks[0].highlights[0].text == "```\nlet y = 1\n# a comment\n```"
+    assert result.warnings == []

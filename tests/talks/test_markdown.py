@@ -1,10 +1,13 @@
 """User Markdown is rendered once on save and can never inject script or htmx attributes."""
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from talks.markdown import convert_markdown, highlight_shell, render_markdown
+from talks.importing.detect import find_links
+from talks.markdown import bare_urls, convert_markdown, highlight_shell, render_markdown
 from talks.models import Highlight
 
 PAYLOADS = [
@@ -156,3 +159,54 @@ def test_it_keeps_nofollow_and_noreferrer_on_every_other_link(text, settings):
 def test_it_keeps_the_sanitising_with_internal_links():
     html = render_markdown('<a href="/x" hx-post="/admin/" onclick="alert(1)" rel="x">x</a>')
     assert html == '<p><a href="/x">x</a></p>'
+
+
+# -- bare URLs end where GitHub's autolinker ends them ---------------------------------------------
+
+_HREF = re.compile(r'<a href="([^"]*)"')
+
+# (note text, the URLs linked in it). A final ")" belongs to a URL only when it closes a "(" of
+# the URL itself; a final . , ; : ! or ? never does.
+BARE_URLS = [
+    ("See https://example.com/a_b.", ["https://example.com/a_b"]),
+    ("(https://example.com/paren).", ["https://example.com/paren"]),
+    ("Slides (https://example.com/s, video https://example.com/v)", [
+        "https://example.com/s", "https://example.com/v"]),
+    ("https://example.com/wiki/Foo_(bar)", ["https://example.com/wiki/Foo_(bar)"]),
+    ("(see https://example.com/wiki/Foo_(bar)).", ["https://example.com/wiki/Foo_(bar)"]),
+    ("https://example.com/wiki/Foo_(bar))", ["https://example.com/wiki/Foo_(bar)"]),
+    ("https://example.com/q?a=(1)&b=2!", ["https://example.com/q?a=(1)&b=2"]),
+    ("https://example.com/x);", ["https://example.com/x"]),
+    ("Is it https://example.com/x?", ["https://example.com/x"]),
+    ("Done: https://example.com/x:", ["https://example.com/x"]),
+    ("https://example.com/x!?", ["https://example.com/x"]),
+    ("[label](https://example.com/md_(x))", ["https://example.com/md_(x)"]),
+    ("<https://example.com/angle>", ["https://example.com/angle"]),
+    ("Run `curl https://example.com/code`", []),
+    ("Nothing after the scheme: https://.", []),
+]  # fmt: skip
+
+
+def _hrefs(html: str) -> list[str]:
+    return [href.replace("&amp;", "&") for href in _HREF.findall(html)]
+
+
+@pytest.mark.parametrize(("text", "urls"), BARE_URLS)
+def test_it_ends_bare_urls_like_githubs_autolinker(text, urls):
+    assert _hrefs(render_markdown(text)) == urls
+    assert _hrefs(convert_markdown(text)) == urls  # with or without the prose shortcut
+
+
+@pytest.mark.parametrize(
+    ("text", "urls"), [(t, u) for t, u in BARE_URLS if "](" not in t and "<" not in t]
+)
+def test_bare_urls_names_the_bare_urls_a_note_links(text, urls):
+    assert bare_urls(text) == urls
+
+
+# The import preview lists the links of each note with talks.importing.detect.find_links: the
+# same links the page shows (it once had URL patterns of its own, which cut at any ")" and read
+# code spans).
+@pytest.mark.parametrize(("text", "urls"), BARE_URLS)
+def test_the_import_preview_lists_the_links_the_note_shows(text, urls):
+    assert find_links(text) == _hrefs(render_markdown(text)) == urls

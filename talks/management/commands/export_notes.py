@@ -1,4 +1,5 @@
-"""manage.py export_notes CONFERENCE [--day N]: take notes out as Markdown or JSON."""
+"""manage.py export_notes CONFERENCE [--day N] [--with-outputs]: take notes out as Markdown or
+JSON."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from talks.exporting import EXPORTERS
+from talks.exporting import EXPORTERS, last_outputs
 from talks.models import Conference
 
 
@@ -21,6 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--day", type=int, help="Only this day number.")
         parser.add_argument("--format", choices=sorted(EXPORTERS), default="md")
         parser.add_argument("--output", "-o", help="Write to this file instead.")
+        parser.add_argument(
+            "--with-outputs",
+            action="store_true",
+            help="Add each command's last recorded output (it is not imported back).",
+        )
 
     def handle(self, *args, **options) -> None:
         slug = options["conference"]
@@ -28,10 +34,8 @@ class Command(BaseCommand):
         if conference is None:
             known = ", ".join(Conference.objects.values_list("slug", flat=True)[:20]) or "none"
             raise CommandError(f"No conference with the slug “{slug}”. Known: {known}.")
-        exporter = EXPORTERS[options["format"]]()
-        if options["day"] is None:
-            content = exporter.export_conference(conference)
-        else:
+        day = None
+        if options["day"] is not None:
             day = conference.days.filter(number=options["day"]).first()
             if day is None:
                 numbers = ", ".join(
@@ -40,6 +44,12 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"{conference.name} has no day {options['day']} (days: {numbers or 'none'})."
                 )
+        days = [day] if day else list(conference.days.all())
+        outputs = last_outputs(days) if options["with_outputs"] else None
+        exporter = EXPORTERS[options["format"]](outputs=outputs)
+        if day is None:
+            content = exporter.export_conference(conference)
+        else:
             content = exporter.export_day(day)
         if options["output"]:
             try:
