@@ -324,7 +324,7 @@ class DayAssembler:
 
     def _day_marker(self, number: int, lines: list[int]) -> None:
         if self.draft.marker_number is None:
-            self.draft.marker_number = number
+            self.draft.marker_number, self.draft.marker_line = number, lines[0]
             self.placement.place_all(lines, "day-marker")
         elif number != self.draft.marker_number:
             self.placement.warn(

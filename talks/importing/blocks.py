@@ -124,6 +124,7 @@ class DayDraft:
     title: str = ""
     title_attrs: Attrs | None = None
     marker_number: int | None = None
+    marker_line: int = 0  # where the text says which day it is ("Day 1"), for warnings
     intro: list[str] = field(default_factory=list)
     summary: list[str] = field(default_factory=list)
     author: str = ""

@@ -198,7 +198,8 @@ def _settle(
             placement.warn(0, f"No day number found (such as “Day 1”); used {number}.")
         if title_number and draft.marker_number and title_number != draft.marker_number:
             placement.warn(
-                0, f"The title says Day {title_number} but the text says Day {draft.marker_number}."
+                draft.marker_line,
+                f"The title says Day {title_number} but the text says Day {draft.marker_number}.",
             )
         date = (options.date if single else None) or _date(
             (front.get("date", "") if single else "") or attrs.get("date", ""),

@@ -230,3 +230,9 @@ def test_a_command_too_long_to_store_is_kept_as_a_note_with_a_warning():
     assert "longer than a command line may be (1,000); it was kept as a note" in warning.message
     [note] = result.days[0].talks[0].highlights
     assert note.text.startswith("docker service create --label k0=v0")
+
+
+def test_a_title_and_text_that_disagree_on_the_day_are_warned_about_at_the_line():
+    result = parse_notes("DockerCon 2016 Day 2\n\nDay 1\n\nA talk\n\n• a note\n", format="text")
+    [warning] = result.warnings
+    assert (warning.line, warning.message) == (3, "The title says Day 2 but the text says Day 1.")
