@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db import models
-from django.forms import CharField, CheckboxInput
+from django.forms import CharField, CheckboxInput, CheckboxSelectMultiple
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
@@ -48,11 +48,14 @@ class TextareaField(CharField):
 
 
 class EditorFieldsMixin:
-    """Text areas posting LF; links refused with the same message whatever is wrong."""
+    """Text areas posting LF; links refused with the same message whatever is wrong; tags as
+    a list of checkboxes (Django's filter_horizontal widget puts an aria-label on a <span>,
+    which axe counts as a serious fault, and hides a short list behind two boxes)."""
 
     formfield_overrides = {
         models.TextField: {"form_class": TextareaField},
         models.URLField: {"error_messages": {"invalid": web_address.message}},
+        models.ManyToManyField: {"widget": CheckboxSelectMultiple},
     }
 
 
@@ -83,8 +86,27 @@ class FitInlinesMedia:
         css = {"all": ["css/admin-inlines.css"]}
 
 
+class NamedRowsFormSet(BaseInlineFormSet):
+    """A tabular inline shows each field's label once, in its column's header, so the fields
+    of its rows had no name of their own (axe: "Form elements must have labels"). Each gets
+    one naming its column and row: "Text of highlight 3", "Delete highlight 3"."""
+
+    def add_fields(self, form, index: int | None) -> None:
+        super().add_fields(form, index)
+        noun = self.model._meta.verbose_name
+        row = f"{noun} {index + 1}" if index is not None else f"the new {noun}"
+        for name, field in form.fields.items():
+            if field.widget.is_hidden:
+                continue
+            label = f"Delete {row}" if name == "DELETE" else f"{field.label} of {row}"
+            # The select inside a foreign key's wrapper (its copy's attrs are the original's).
+            widget = getattr(field.widget, "widget", field.widget)
+            widget.attrs["aria-label"] = label
+
+
 class TalkInline(EditorFieldsMixin, FitInlinesMedia, admin.TabularInline):
     model = Talk
+    formset = NamedRowsFormSet
     fields = ["position", "title", "kind", "session_url", "slug"]
     extra = 0
     show_change_link = True
@@ -183,7 +205,7 @@ def notes_deleted_by(
     return deleted_with(parents, ticked & parents.keys())
 
 
-class HighlightFormSet(BaseInlineFormSet):
+class HighlightFormSet(NamedRowsFormSet):
     """A talk's highlights. Each row's parent is checked (Highlight.clean) against the stored
     tree with the parents posted in the other rows laid over it, so rows changed together can
     rearrange the tree but cannot close a loop."""
@@ -238,7 +260,7 @@ class HighlightFormSet(BaseInlineFormSet):
         self._to_delete.append(obj)  # see save_existing_objects
 
 
-class SnippetFormSet(BaseInlineFormSet):
+class SnippetFormSet(NamedRowsFormSet):
     """A talk's snippets. A block edited or added in the same save that deletes the note it
     follows is refused: saved as posted, it would point at a note that is gone. Blocks left
     as they are stay, at the end of the talk (Snippet.highlight)."""
@@ -293,7 +315,6 @@ class TalkAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
     list_filter = ["kind", "day__conference", "day", "tags"]
     search_fields = ["title", "highlights__text"]
     list_select_related = ["day"]
-    filter_horizontal = ["tags"]
     inlines = [HighlightInline, SnippetInline]
     ordering = ["day", "position"]
 
@@ -305,7 +326,6 @@ class HighlightAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
     search_fields = ["text", "resolution"]
     list_select_related = ["talk"]
     raw_id_fields = ["talk", "parent"]
-    filter_horizontal = ["tags"]
     fieldsets = [
         (None, {"fields": ["talk", "parent", "position", "style", "kind", "text", "tags"]}),
         ("Follow-up", {"fields": ["resolved_at", "resolution", "resolution_url"]}),
@@ -314,6 +334,7 @@ class HighlightAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
 
 class SnippetLineInline(admin.TabularInline):
     model = SnippetLine
+    formset = NamedRowsFormSet
     fields = ["position", "command"]
     extra = 1
     ordering = ["position"]

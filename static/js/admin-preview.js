@@ -15,6 +15,15 @@
     return root + "talks/day/markdown-preview/";
   }
 
+  // What the text area is called: a row of an inline names its own ("Text of highlight 3",
+  // talks/admin.py NamedRowsFormSet), a form field has a label.
+  function nameOf(textarea) {
+    const own = textarea.getAttribute("aria-label");
+    if (own) return own;
+    const label = textarea.id && document.querySelector('label[for="' + CSS.escape(textarea.id) + '"]');
+    return label ? label.textContent.replace(/:\s*$/, "").trim() : "";
+  }
+
   function attach(textarea) {
     if (textarea.dataset.previewAttached) return;
     textarea.dataset.previewAttached = "1";
@@ -22,6 +31,9 @@
     button.type = "button";
     button.className = "button markdown-preview-button";
     button.textContent = "Preview";
+    const name = nameOf(textarea);
+    // Many buttons say "Preview": each is named by what it previews.
+    if (name) button.setAttribute("aria-label", "Preview: " + name);
     const output = document.createElement("div");
     output.className = "markdown-preview";
     output.setAttribute("aria-live", "polite");

@@ -177,3 +177,14 @@ def test_a_block_cannot_follow_a_note_of_another_talk(demo_day):
     assert raised.value.message_dict == {"highlight": [NOTE_OF_ANOTHER_TALK]}
     block.highlight = None
     block.full_clean()  # at the end of its new talk: fine
+
+
+def test_each_field_of_an_inline_row_is_named_by_its_column_and_row(staff_client, demo_day):
+    talk = Talk.objects.get(day=demo_day, slug="keynote")
+    page = staff_client.get(f"/admin/talks/talk/{talk.pk}/change/").content.decode()
+    for row in (1, 2):
+        assert f'aria-label="Text of highlight {row}"' in page
+        assert f'aria-label="Parent of highlight {row}"' in page  # the select in its wrapper
+    assert 'aria-label="Highlight of snippet 1"' in page
+    assert 'aria-label="Text of the new highlight"' in page  # the row "Add another" copies
+    assert 'type="checkbox" name="tags"' in page  # tags as checkboxes, each with its label
