@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db import models
+from django.db.models import Case, Value, When
 from django.forms import CharField, CheckboxInput, CheckboxSelectMultiple
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, JsonResponse
@@ -205,10 +206,46 @@ def notes_deleted_by(
     return deleted_with(parents, ticked & parents.keys())
 
 
+MAX_INDENT = 6  # a note's text is indented this many steps at most (static/css/admin-inlines.css)
+
+
 class HighlightFormSet(NamedRowsFormSet):
     """A talk's highlights. Each row's parent is checked (Highlight.clean) against the stored
     tree with the parents posted in the other rows laid over it, so rows changed together can
-    rearrange the tree but cannot close a loop."""
+    rearrange the tree but cannot close a loop.
+
+    Rows come in the order of the day page, each note followed by the notes under it, which
+    are indented (``depth-N``): ordered by position alone, the children of different notes
+    came mixed together."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_in_tree_order"):
+            queryset = super().get_queryset()
+            rows = sorted(queryset.values_list("position", "pk", "parent_id"))
+            children: dict[int | None, list[int]] = {}
+            for _, pk, parent_id in rows:
+                children.setdefault(parent_id, []).append(pk)
+            self.depths: dict[int, int] = {}
+            order: list[int] = []
+            stack = [(pk, 0) for pk in reversed(children.get(None, []))]
+            while stack:
+                pk, depth = stack.pop()
+                order.append(pk)
+                self.depths[pk] = depth
+                stack.extend((child, depth + 1) for child in reversed(children.get(pk, [])))
+            # Notes in a loop (only possible outside the admin) come last, by position.
+            order += [pk for _, pk, _ in rows if pk not in self.depths]
+            whens = [When(pk=pk, then=Value(index)) for index, pk in enumerate(order)]
+            self._in_tree_order = queryset.order_by(Case(*whens, default=Value(len(order))))
+        return self._in_tree_order
+
+    def _construct_form(self, i: int, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        depth = min(getattr(self, "depths", {}).get(form.instance.pk, 0), MAX_INDENT)
+        if depth and "text" in form.fields:
+            attrs = form.fields["text"].widget.attrs
+            attrs["class"] = f"{attrs.get('class', '')} depth-{depth}".strip()
+        return form
 
     def full_clean(self) -> None:
         if self.is_bound:

@@ -5,7 +5,7 @@ from django.test import Client
 
 from talks import models
 from talks.importing import parse
-from talks.models import Conference, Day, Talk
+from talks.models import Conference, Day, Highlight, Talk
 
 pytestmark = pytest.mark.django_db
 
@@ -188,3 +188,28 @@ def test_each_field_of_an_inline_row_is_named_by_its_column_and_row(staff_client
     assert 'aria-label="Highlight of snippet 1"' in page
     assert 'aria-label="Text of the new highlight"' in page  # the row "Add another" copies
     assert 'type="checkbox" name="tags"' in page  # tags as checkboxes, each with its label
+
+
+def test_a_talks_notes_come_in_the_order_of_the_day_page_children_indented(
+    staff_client, demo_day, django_assert_max_num_queries
+):
+    import re
+
+    talk = Talk.objects.get(day=demo_day, slug="keynote")
+    success = talk.highlights.get(text="Success")
+    first_child = success.children.order_by("position").first()
+    Highlight.objects.create(talk=talk, position=99, text="Last at the top level.")
+    with django_assert_max_num_queries(40):
+        page = staff_client.get(f"/admin/talks/talk/{talk.pk}/change/").content.decode()
+    ids = [int(pk) for pk in re.findall(r'name="highlights-\d+-id" value="(\d+)"', page)]
+    expected, stack = [], list(reversed(talk.highlights.filter(parent=None).order_by("position")))
+    while stack:
+        note = stack.pop()
+        expected.append(note.pk)
+        stack += list(reversed(note.children.order_by("position")))
+    assert ids == expected  # each note followed by the notes under it
+    assert ids.index(first_child.pk) == ids.index(success.pk) + 1
+    row = ids.index(first_child.pk)
+    assert re.search(rf'name="highlights-{row}-text"[^>]*class="[^"]*depth-1', page) or re.search(
+        rf'class="[^"]*depth-1[^"]*"[^>]*name="highlights-{row}-text"', page
+    )
