@@ -17,6 +17,7 @@ from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from django.views.decorators.http import require_POST
 
+from . import matching
 from .admin_import import import_notes_confirm, import_notes_view
 from .followups import FollowUpStatusFilter
 from .markdown import render_markdown
@@ -221,21 +222,9 @@ class HighlightFormSet(NamedRowsFormSet):
     def get_queryset(self):
         if not hasattr(self, "_in_tree_order"):
             queryset = super().get_queryset()
-            rows = sorted(queryset.values_list("position", "pk", "parent_id"))
-            children: dict[int | None, list[int]] = {}
-            for _, pk, parent_id in rows:
-                children.setdefault(parent_id, []).append(pk)
-            self.depths: dict[int, int] = {}
-            order: list[int] = []
-            stack = [(pk, 0) for pk in reversed(children.get(None, []))]
-            while stack:
-                pk, depth = stack.pop()
-                order.append(pk)
-                self.depths[pk] = depth
-                stack.extend((child, depth + 1) for child in reversed(children.get(pk, [])))
-            # Notes in a loop (only possible outside the admin) come last, by position.
-            order += [pk for _, pk, _ in rows if pk not in self.depths]
-            whens = [When(pk=pk, then=Value(index)) for index, pk in enumerate(order)]
+            order = matching.tree_order(queryset.values_list("pk", "parent_id", "position"))
+            self.depths = dict(order)
+            whens = [When(pk=pk, then=Value(index)) for index, (pk, _) in enumerate(order)]
             self._in_tree_order = queryset.order_by(Case(*whens, default=Value(len(order))))
         return self._in_tree_order
 

@@ -151,6 +151,23 @@ def lines(
     return found
 
 
+def tree_order(notes: Iterable[tuple[int, int | None, int]]) -> list[tuple[int, int]]:
+    """Stored notes of one talk, as ``(pk, parent pk, position)``, in the order of the day
+    page, each followed by the notes under it: ``(pk, depth)``. Notes in a loop (possible only
+    outside the admin, which refuses one) come last, by position."""
+    rows = sorted(notes, key=lambda row: (row[2], row[0]))
+    children: dict[int | None, list[int]] = {}
+    for pk, parent_id, _ in rows:
+        children.setdefault(parent_id, []).append(pk)
+    depths: dict[int, int] = {}
+    stack = [(pk, 0) for pk in reversed(children.get(None, []))]
+    while stack:
+        pk, depth = stack.pop()
+        depths[pk] = depth
+        stack.extend((child, depth + 1) for child in reversed(children.get(pk, [])))
+    return [*depths.items(), *((pk, 0) for pk, _, _ in rows if pk not in depths)]
+
+
 def depth_first(docs: list[HighlightDoc]) -> Iterator[HighlightDoc]:
     stack = list(reversed(docs))
     while stack:

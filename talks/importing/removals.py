@@ -209,17 +209,13 @@ def removals(doc: DayDoc, day: Day | None) -> Removals:
 
 def _day_order(notes: list[matching.StoredNote], talk_pks: list[int]) -> list[matching.StoredNote]:
     """The stored notes as the day page shows them: talk by talk, each tree depth first."""
-    children: dict[tuple[int, int | None], list[matching.StoredNote]] = {}
-    for note in sorted(notes, key=lambda note: (note.position, note.pk)):
-        children.setdefault((note.talk_id, note.parent_id), []).append(note)
-    ordered = []
-    for talk_pk in talk_pks:
-        stack = list(reversed(children.get((talk_pk, None), [])))
-        while stack:
-            note = stack.pop()
-            ordered.append(note)
-            stack.extend(reversed(children.get((talk_pk, note.pk), [])))
-    return ordered
+    by_pk = {note.pk: note for note in notes}
+    by_talk: dict[int, list[tuple[int, int | None, int]]] = {}
+    for note in notes:
+        by_talk.setdefault(note.talk_id, []).append((note.pk, note.parent_id, note.position))
+    return [
+        by_pk[pk] for talk_pk in talk_pks for pk, _ in matching.tree_order(by_talk.get(talk_pk, []))
+    ]
 
 
 def _labels(names: Iterable[str]) -> list[str]:

@@ -12,7 +12,7 @@ from talks.exporting import MarkdownExporter
 from talks.importing import RemovalNotConfirmed, import_notes, read_notes, save_days
 from talks.importing.removals import fingerprint, removals
 from talks.importing.service import RemovalsChanged, planned_removals
-from talks.matching import align
+from talks.matching import align, tree_order
 from talks.models import Day, Highlight, Snippet, SnippetLine, Tag
 from tests.talks.test_import_seed import SEED
 
@@ -205,3 +205,8 @@ def test_align_pairs_thousands_of_equal_notes():
     landing = align(stored, wanted)
     assert sorted(i for i in landing if i is not None) == list(range(5000))
     assert landing.count(None) == 1
+
+
+def test_tree_order_is_the_day_pages_with_depths_and_loops_last():
+    rows = [(1, None, 1), (2, None, 0), (3, 2, 1), (4, 2, 0), (5, 4, 0), (6, 7, 0), (7, 6, 0)]
+    assert tree_order(rows) == [(2, 0), (4, 1), (5, 2), (3, 1), (1, 0), (6, 0), (7, 0)]
