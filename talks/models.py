@@ -342,19 +342,30 @@ class Highlight(models.Model):
         left = self._talk_left(using, kwargs.get("update_fields"))
         if left is None:
             super().save(*args, **kwargs)
-            return
-        with transaction.atomic(using=using):
-            super().save(*args, **kwargs)
-            self._bring_along(left, using=using)
+        else:
+            with transaction.atomic(using=using):
+                super().save(*args, **kwargs)
+                self._bring_along(left, using=using)
+        self._loaded_talk_id = self.talk_id  # as stored now
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        note = super().from_db(db, field_names, values)
+        note._loaded_talk_id = note.__dict__.get("talk_id")  # see _talk_left
+        return note
 
     def _talk_left(self, using: str, update_fields: Collection[str] | None) -> int | None:
-        """The talk this save takes the note out of, if any."""
+        """The talk this save takes the note out of, if any: the talk it was loaded with, or
+        (an instance not loaded from the database, or loaded without its talk) as stored."""
         if self._state.adding or self.pk is None:
             return None
         if update_fields is not None and "talk" not in update_fields:
             return None
-        stored = Highlight.objects.using(using).filter(pk=self.pk).values_list("talk_id", flat=True)
-        talk_id = stored.first()
+        talk_id = getattr(self, "_loaded_talk_id", None)
+        if talk_id is None:
+            stored = Highlight.objects.using(using).filter(pk=self.pk).values_list("talk_id")
+            talk_id = stored.first()
+            talk_id = talk_id[0] if talk_id else None
         return talk_id if talk_id is not None and talk_id != self.talk_id else None
 
     def _bring_along(self, left: int, *, using: str) -> None:

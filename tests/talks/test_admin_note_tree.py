@@ -197,3 +197,21 @@ def test_a_nested_note_moved_to_another_talk_needs_a_parent_there(staff_client, 
         "Self-healing": "Secure by default",
         "Rolling updates": "Self-healing",
     }
+
+
+def test_saving_a_loaded_note_in_place_does_not_read_it_again(demo_day):
+    """Whether a note moved talk is known from the talk it was loaded with."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    note = Highlight.objects.filter(talk__day=demo_day, parent=None).first()
+    note.text += " (edited)"
+    with CaptureQueriesContext(connection) as queries:
+        note.save()
+    reads = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT") and 'FROM "talks_highlight"' in q["sql"]
+    ]
+    assert reads == []
+    assert Highlight.objects.get(pk=note.pk).text.endswith("(edited)")
