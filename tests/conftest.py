@@ -39,23 +39,15 @@ def pytest_sessionstart(session):
     files (megabytes each): remove those of runs that are no longer alive."""
     from django.conf import settings
 
+    from runner.processes import worker_alive
+
     name = settings.DATABASES["default"].get("TEST", {}).get("NAME") or ""
     if not name.startswith(str(settings.VAR_DIR)):
         return
     for path in Path(settings.VAR_DIR).glob("test-confnotes-*.sqlite3*"):
         pid = path.name.removeprefix("test-confnotes-").split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not worker_alive(int(pid)):
             path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def pytest_runtest_setup(item):

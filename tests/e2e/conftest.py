@@ -181,3 +181,18 @@ def check_axe(page) -> list[dict]:
 
 def describe(violations: list[dict]) -> str:
     return json.dumps(violations, indent=1)
+
+
+def editors_page(pages, user, settings, **options):
+    """A page of a logged-in editor: the session of a test client, given to the browser;
+    ``options`` as for ``pages.new``."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    page = pages.new(**options)
+    page.context.add_cookies(
+        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": pages.base_url}]
+    )
+    return page

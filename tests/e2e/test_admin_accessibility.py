@@ -4,23 +4,16 @@ of the tabular inlines (a row per note, block and line) is named, and so is each
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from talks.demo import DOCKERCON_2016_DAY_1
 from talks.documents import save_day
-from tests.e2e.conftest import check_axe, describe
+from tests.e2e.conftest import check_axe, describe, editors_page
 
 pytestmark = pytest.mark.browser
 
 
 def test_the_day_and_talk_pages_of_the_admin_pass_axe(pages, staff_user, settings):
-    client = Client()
-    client.force_login(staff_user)
-    page = pages.new(width=1280, bypass_csp=True)  # bypass: axe is added as a script
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": pages.base_url}]
-    )
+    page = editors_page(pages, staff_user, settings, bypass_csp=True)  # axe is added as a script
     day, _ = save_day(DOCKERCON_2016_DAY_1)
     snippet = day.talks.get(slug="keynote").snippets.get()
     urls = [f"/admin/talks/day/{day.pk}/change/", f"/admin/talks/snippet/{snippet.pk}/change/"]

@@ -6,26 +6,14 @@ The inlines' widths come from the browser's table layout, which no HTML test can
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from talks.demo import DOCKERCON_2016_DAY_1
 from talks.documents import save_day
+from tests.e2e.conftest import editors_page
 
 pytestmark = pytest.mark.browser
 
 WIDTH = 1280
-
-
-def editors_page(pages, staff_user, settings):
-    """A page of a logged-in editor: the session of a test client, given to the browser."""
-    client = Client()
-    client.force_login(staff_user)
-    session = client.cookies[settings.SESSION_COOKIE_NAME].value
-    page = pages.new(width=WIDTH)
-    page.context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": pages.base_url}]
-    )
-    return page
 
 
 def page_width(page, url: str) -> int:
@@ -34,7 +22,7 @@ def page_width(page, url: str) -> int:
 
 
 def test_it_fits_the_day_and_talk_pages_in_a_1280_px_window(pages, staff_user, settings):
-    page = editors_page(pages, staff_user, settings)
+    page = editors_page(pages, staff_user, settings, width=WIDTH)
     day, _ = save_day(DOCKERCON_2016_DAY_1)
     urls = [f"/admin/talks/day/{day.pk}/change/"] + [
         f"/admin/talks/talk/{talk.pk}/change/" for talk in day.talks.all()
