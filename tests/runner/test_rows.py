@@ -142,3 +142,14 @@ def test_insert_is_one_query_and_rolls_back_with_its_transaction(demo_day):
             pass
     assert len([q for q in queries.captured_queries if "INSERT" in q["sql"]]) == 1
     assert not Run.objects.filter(visitor="d" * 24).exists()
+
+
+def test_insert_falls_back_to_save_where_an_insert_cannot_return_its_key(demo_day, monkeypatch):
+    """On a database without INSERT … RETURNING, ``save()`` writes the row: the same row."""
+    monkeypatch.setattr(connection.features, "can_return_columns_from_insert", False)
+    run = Run(snippet_line=SnippetLine.objects.first(), visitor="e" * 24, line="docker node ls")
+    with CaptureQueriesContext(connection) as queries:
+        assert rows.insert(run, using="default") is run
+    assert [q["sql"] for q in queries.captured_queries if "RETURNING" in q["sql"]] == []
+    assert run.pk and not run._state.adding and run._state.db == "default"
+    assert Run.objects.get(pk=run.pk).line == "docker node ls"
