@@ -30,13 +30,14 @@ EXTERNAL_REL = "noopener noreferrer nofollow"
 
 # Bare URLs in notes ("... open to anyone at https://www.docker.com/...") become links, ended
 # the way GitHub's autolinker ends them: a sentence's final ".", ",", ";", ":", "!" or "?" is
-# not part of the URL, nor is a final ")" unless it closes a "(" of the URL itself, so
+# not part of the URL, nor is Markdown's emphasis around it ("**https://x**": a final "*", "_"
+# or "~"), nor a final ")" unless it closes a "(" of the URL itself, so
 # "(see https://example.com/a)." links https://example.com/a and
 # "https://en.wikipedia.org/wiki/Foo_(bar)" links all of it. A URL right after "](" is a
 # Markdown link's target, after "<" an autolink, after "[", a quote or "=" a link text or an
 # HTML attribute: those are Markdown's to link.
 _BARE_URL = re.compile(r"(?<![<\[\"'=])(?<!\]\()\bhttps?://[^\s<>\"'`]+")
-_URL_END_PUNCTUATION = ".,;:!?]"
+_URL_END_PUNCTUATION = ".,;:!?]*_~"
 CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
 
 

@@ -166,7 +166,7 @@ def test_it_keeps_the_sanitising_with_internal_links():
 _HREF = re.compile(r'<a href="([^"]*)"')
 
 # (note text, the URLs linked in it). A final ")" belongs to a URL only when it closes a "(" of
-# the URL itself; a final . , ; : ! or ? never does.
+# the URL itself; a final . , ; : ! ? * _ or ~ never does (Markdown's emphasis around a URL).
 BARE_URLS = [
     ("See https://example.com/a_b.", ["https://example.com/a_b"]),
     ("(https://example.com/paren).", ["https://example.com/paren"]),
@@ -183,6 +183,9 @@ BARE_URLS = [
     ("[label](https://example.com/md_(x))", ["https://example.com/md_(x)"]),
     ("<https://example.com/angle>", ["https://example.com/angle"]),
     ("Run `curl https://example.com/code`", []),
+    ("Slides: **https://example.com/bold**", ["https://example.com/bold"]),
+    ("*https://example.com/em*, or https://example.com/a*b_c~d~", [
+        "https://example.com/em", "https://example.com/a*b_c~d"]),
     ("Nothing after the scheme: https://.", []),
 ]  # fmt: skip
 

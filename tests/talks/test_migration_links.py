@@ -1,4 +1,4 @@
-"""Migration 0008 renders stored notes again where bare URLs now end differently."""
+"""Migrations 0008 and 0009 render stored notes again where bare URLs now end differently."""
 
 from __future__ import annotations
 
@@ -9,14 +9,33 @@ from django.db.migrations.executor import MigrationExecutor
 from talks.markdown import render_markdown
 
 pytestmark = pytest.mark.django_db(transaction=True)
-BEFORE = ("talks", "0007_day_number_range_and_snippets_outlive_notes")
-AFTER = ("talks", "0008_links_in_parentheses")
+
+# (migration before, the migration, an intro, a note, the note's link once rendered again)
+MIGRATIONS = [
+    (
+        ("talks", "0007_day_number_range_and_snippets_outlive_notes"),
+        ("talks", "0008_links_in_parentheses"),
+        "See (https://example.com/intro).",
+        "Docs (https://example.com/wiki/Foo_(bar))",
+        "https://example.com/wiki/Foo_(bar)",
+    ),
+    (
+        ("talks", "0008_links_in_parentheses"),
+        ("talks", "0009_links_in_emphasis"),
+        "See *https://example.com/intro*.",
+        "Slides: **https://example.com/bold**",
+        "https://example.com/bold",
+    ),
+]
 
 
-def test_it_renders_stored_notes_again_and_moves_the_pages_version():
+@pytest.mark.parametrize(("before", "after", "intro", "text", "href"), MIGRATIONS)
+def test_it_renders_stored_notes_again_and_moves_the_pages_version(
+    before, after, intro, text, href
+):
     executor = MigrationExecutor(connection)
-    executor.migrate([BEFORE])
-    apps = executor.loader.project_state([BEFORE]).apps
+    executor.migrate([before])
+    apps = executor.loader.project_state([before]).apps
     names = ("Conference", "Day", "Talk", "Highlight", "NotesVersion")
     Conference, Day, Talk, Highlight, NotesVersion = (apps.get_model("talks", n) for n in names)
     NotesVersion.objects.update_or_create(pk=1, defaults={"token": "before"})
@@ -25,11 +44,10 @@ def test_it_renders_stored_notes_again_and_moves_the_pages_version():
         number=1,
         title="D",
         slug="d",
-        intro="See (https://example.com/intro).",
-        intro_html="<p>See (https://example.com/intro).</p>",  # as stored before: no link
+        intro=intro,
+        intro_html=f"<p>{intro}</p>",  # as stored before: no link
     )
     talk = Talk.objects.create(day=day, title="T", slug="t")
-    text = "Docs (https://example.com/wiki/Foo_(bar))"
     note = Highlight.objects.create(talk=talk, position=0, text=text, text_html="stale")
     plain = Highlight.objects.create(
         talk=talk, position=1, text="Nothing to link.", text_html="Nothing to link."
@@ -37,11 +55,11 @@ def test_it_renders_stored_notes_again_and_moves_the_pages_version():
 
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
-    executor.migrate([AFTER])
-    apps = executor.loader.project_state([AFTER]).apps
+    executor.migrate([after])
+    apps = executor.loader.project_state([after]).apps
     notes = apps.get_model("talks", "Highlight").objects
     assert notes.get(pk=note.pk).text_html == render_markdown(text, inline=True)
-    assert 'href="https://example.com/wiki/Foo_(bar)"' in notes.get(pk=note.pk).text_html
+    assert f'href="{href}"' in notes.get(pk=note.pk).text_html
     assert notes.get(pk=plain.pk).text_html == "Nothing to link."
     intro_html = apps.get_model("talks", "Day").objects.get(pk=day.pk).intro_html
     assert 'href="https://example.com/intro"' in intro_html
