@@ -448,7 +448,7 @@ class _DaySync:
         )
         lines = _Matcher(
             SnippetLine.objects.filter(snippet__talk__day=self.day),
-            ("position", "command", "command_html"),
+            ("snippet", "position", "command", "command_html"),
             self.report,
             prepare=_render_line,
         )
@@ -501,16 +501,20 @@ class _DaySync:
         matcher: _Matcher,
         stored: list[matching.StoredLine],
     ) -> set[int]:
-        """Every kept snippet's lines; returns the pks of the snippets whose lines changed."""
+        """Every kept snippet's lines; returns the pks of the snippets whose lines changed.
+        A line moved to another block keeps its row (``matching.lines``), and goes with it."""
         landing = matching.lines(stored, [(snippet.pk, doc) for snippet, doc in wanted])
+        block_of = {line.pk: line.snippet_id for line in stored}
         for snippet, doc in wanted:
             for position, command in enumerate(doc.lines):
                 matcher.place(
                     landing.get((id(doc), position)),
-                    {"snippet_id": snippet.pk},
-                    {"position": position, "command": command},
+                    {},
+                    {"snippet_id": snippet.pk, "position": position, "command": command},
                 )
-        changed = {line.snippet_id for line in matcher.write()}
+        changed = set()
+        for line in matcher.write():  # a moved line changes the block it left as well
+            changed |= {line.snippet_id, block_of.get(line.pk, line.snippet_id)}
         kept = {snippet.pk for snippet, _ in wanted}
         # Lines cut from a kept snippet; the lines of snippets that go leave with them.
         cut = [line for line in matcher.stale() if line.snippet_id in kept]

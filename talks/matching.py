@@ -134,13 +134,15 @@ def blocks(stored: Iterable[StoredBlock], talks: Sequence[tuple[int, TalkDoc]]) 
 
 
 def lines(
-    stored: Iterable[StoredLine], kept: Sequence[tuple[int, SnippetDoc]]
+    stored: Sequence[StoredLine], blocks: Sequence[tuple[int | None, SnippetDoc]]
 ) -> dict[tuple[int, int], int]:
-    """``{(id(block document), line index): pk}`` for the lines of the kept blocks (stored
-    pk and document) that land on a stored line, by command."""
+    """``{(id(block document), line index): pk}`` for the lines of the blocks (stored pk, or
+    None for a new block, and document) that land on a stored line: by command within their
+    block, then, for a line moved to another block (or a block split in two), by the same
+    command left over from any block of the day, so that it keeps its row and run history."""
     groups = _by_place(stored, lambda row: row.snippet_id)
     found: dict[tuple[int, int], int] = {}
-    for snippet_pk, doc in kept:
+    for snippet_pk, doc in blocks:
         siblings = groups.get(snippet_pk, [])
         landing = align([row.command for row in siblings], doc.lines)
         found.update(
@@ -148,6 +150,15 @@ def lines(
             for position, index in enumerate(landing)
             if index is not None
         )
+    taken = set(found.values())
+    left_over: dict[str, list[int]] = defaultdict(list)  # the day's first last, to pop()
+    for row in sorted(stored, key=lambda row: (row.snippet_id, row.position, row.pk), reverse=True):
+        if row.pk not in taken:
+            left_over[row.command].append(row.pk)
+    for _, doc in blocks:
+        for position, command in enumerate(doc.lines):
+            if (id(doc), position) not in found and left_over.get(command):
+                found[(id(doc), position)] = left_over[command].pop()
     return found
 
 

@@ -188,15 +188,16 @@ def removals(doc: DayDoc, day: Day | None) -> Removals:
         .values_list("pk", "talk_id", "position", "caption")
     ]
     landing = matching.blocks(blocks, kept_talks)
-    kept_blocks = [
-        (landing[id(block)], block)
-        for _, talk in kept_talks
+    # Every block of the notes, in the order saving places them (None: a new block), as a line
+    # may move to any of them (matching.lines).
+    every_block = [
+        (landing.get(id(block)), block)
+        for talk in doc.talks
         for _, block in matching.blocks_of(talk)
-        if id(block) in landing
     ]
-    kept_block_pks = {pk for pk, _ in kept_blocks}
+    kept_block_pks = {pk for pk, _ in every_block if pk is not None}
     found.snippet_pks = sorted(block.pk for block in blocks if block.pk not in kept_block_pks)
-    kept_lines = set(matching.lines(stored_lines, kept_blocks).values())
+    kept_lines = set(matching.lines(stored_lines, every_block).values())
     gone_lines = sorted(
         (line for line in stored_lines if line.pk not in kept_lines),
         key=lambda line: (line.snippet_id, line.position, line.pk),

@@ -14,6 +14,7 @@ from talks.importing.removals import fingerprint, removals
 from talks.importing.service import RemovalsChanged, planned_removals
 from talks.matching import align, tree_order
 from talks.models import Day, Highlight, Snippet, SnippetLine, Tag
+from talks.search import Kind, make_key, search
 from tests.talks.test_import_seed import SEED
 
 pytestmark = pytest.mark.django_db
@@ -131,6 +132,44 @@ def test_a_line_added_at_the_top_of_a_block_keeps_the_run_history_with_its_comma
     assert lines[0][0] == "docker node ls" and lines[0][1] not in pks.values()
     assert all(pks[command] == pk for command, pk in lines[1:])
     assert Run.objects.get().snippet_line.command == "docker service ls"
+
+
+def test_a_block_split_in_two_keeps_every_line_with_its_run_history(seeded):
+    """Lines that moved to another block (here: the second half of a block split in two) keep
+    their rows and run history, nothing is said to go, and both blocks are searchable."""
+    scale = SnippetLine.objects.get(command="docker service scale vote=6")
+    Run.objects.create(snippet_line=scale, visitor="v", line=scale.command, status="succeeded")
+    pks = dict(SnippetLine.objects.values_list("command", "pk"))
+    markdown = (
+        MarkdownExporter()
+        .export_day(seeded)
+        .replace(
+            "$ docker service scale", "```\n\nThen scale it:\n\n```console\n$ docker service scale"
+        )
+    )
+    assert not planned_removals(read_notes(markdown).days)
+    [(_, report)] = import_notes(markdown).saved
+    assert report.deleted == 0
+    assert dict(SnippetLine.objects.values_list("command", "pk")) == pks
+    first, second = Snippet.objects.order_by("position")
+    assert [line.command for line in first.lines.all()][-1] == "docker service tasks vote"
+    assert second.lines.first().pk == scale.pk and Run.objects.get().snippet_line_id == scale.pk
+    assert [hit.key for hit in search("tasks vote").hits] == [make_key(Kind.SNIPPET, first.pk)]
+    assert [hit.key for hit in search("scale vote").hits] == [make_key(Kind.SNIPPET, second.pk)]
+    assert MarkdownExporter().export_day(seeded) == markdown
+
+
+def test_a_line_moved_to_another_block_leaves_the_search_row_of_the_one_it_left(seeded):
+    markdown = MarkdownExporter().export_day(seeded)
+    moved = "$ docker service ls\n"
+    markdown = markdown.replace(moved, "", 1).replace(
+        "- (Experimental) Distributed", f"```console\n{moved}```\n\n- (Experimental) Distributed"
+    )
+    ls = SnippetLine.objects.get(command="docker service ls")
+    import_notes(markdown)
+    assert SnippetLine.objects.get(command="docker service ls").pk == ls.pk
+    [hit] = search('"docker service ls"').hits
+    assert hit.key == make_key(Kind.SNIPPET, SnippetLine.objects.get(pk=ls.pk).snippet_id)
 
 
 def test_two_lines_at_one_place_are_two_rows_and_the_extra_one_goes(seeded):
