@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -17,7 +19,7 @@ from django.views.decorators.http import require_POST
 
 from . import followups
 from .models import Conference, Day, Tag
-from .search import MAX_WORD_CHARS
+from .search import MAX_QUERY_CHARS, MAX_WORD_CHARS, Query
 from .search import search as search_notes
 from .templatetags.notes import title_names_conference
 
@@ -64,6 +66,20 @@ class SearchForm(forms.Form):
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE)
 
+    def full_clean(self) -> None:
+        """Validate; a filter that no longer exists is then dropped (searching all), its error
+        kept as a notice (``fallbacks``): not an error on its field, which Django would mark
+        ``aria-invalid`` on a select that shows a valid choice."""
+        super().full_clean()
+        self.fallbacks = []
+        dropped = [name for name in FILTERS if name in self._errors]
+        if dropped:
+            self.data = self.data.copy()  # the select shows "All ...", page links leave it out
+            for name in dropped:
+                self.fallbacks += self._errors.pop(name)
+                self.data.pop(name, None)
+                self.cleaned_data[name] = None
+
     def page_notice(self) -> str:
         """What to say when the page asked for does not exist (page 1 is shown instead)."""
         if "page" not in self.errors:
@@ -77,6 +93,7 @@ class SearchForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.fallbacks: list[str] = []  # notices of filters dropped (see full_clean)
         for name in ("conference", "day", "tag"):  # a changed filter searches again at once
             self.fields[name].widget.attrs.update(
                 {"hx-get": reverse("talks:search"), "hx-trigger": "change"}
@@ -105,7 +122,7 @@ def search(request: HttpRequest) -> HttpResponse:
     template = "talks/search.html"
     if request.htmx and not request.htmx.history_restore_request:
         template += "#results_htmx"
-    notices = [e for name in FILTERS for e in form.errors.get(name, [])]
+    notices = list(form.fallbacks)
     notices += [notice] if (notice := form.page_notice()) else []
     if past_the_end:
         notices.append(f"There is no page {asked} of results for this search; showing page 1.")
@@ -116,6 +133,7 @@ def search(request: HttpRequest) -> HttpResponse:
             "form": form,
             "search_text": data.get("q") or "",
             "query": results.query,
+            "searched_text": _searched_text(results.query, data.get("q") or ""),
             "results": results,
             "filtered": any(filters.values()),
             "notices": notices,
@@ -135,13 +153,25 @@ def search(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _searched_text(query: Query, typed: str) -> str:
+    """The search as the results name it: one cut at MAX_QUERY_CHARS ends with the last whole
+    word before the cut and an ellipsis, not inside a word."""
+    typed = unicodedata.normalize("NFC", typed).strip()  # as parse_query reads it
+    if not query.shortened or len(typed) <= MAX_QUERY_CHARS:  # too many words: named all
+        return query.text
+    text = query.text
+    around_cut = typed[MAX_QUERY_CHARS - 1 : MAX_QUERY_CHARS + 1]
+    if not any(c.isspace() for c in around_cut) and len(text.split()) > 1:
+        text = text.rsplit(maxsplit=1)[0]  # the part of a word before the cut
+    return f"{text.rstrip()}…"
+
+
 def _page_query(form: SearchForm, page: int) -> str:
     """The query string of another page of these results: no empty parameters, nor filters
-    that no longer exist."""
+    that no longer exist (SearchForm drops them from its data)."""
     params = QueryDict(mutable=True)
     for name in ("q", *FILTERS):
-        value = form.data.get(name, "")
-        if value and name not in form.errors:
+        if value := form.data.get(name, ""):
             params[name] = value
     if page > 1:
         params["page"] = str(page)
