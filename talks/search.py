@@ -729,17 +729,18 @@ def _hit_rows(cursor: Any, wanted: dict[Kind, list[int]]) -> list[tuple]:
     return cursor.fetchall()
 
 
-def _snippet_commands(cursor: Any, pks: list[int]) -> dict[int, list[str]]:
+def _snippet_commands(cursor: Any, pks: list[int]) -> dict[int, list[tuple[int, str]]]:
+    """Each block's lines, in order: (line id, for its anchor, and command)."""
     table = SnippetLine._meta.db_table
     cursor.execute(
-        f"SELECT {_column(SnippetLine, 'snippet')}, command FROM {table}"
+        f"SELECT {_column(SnippetLine, 'snippet')}, id, command FROM {table}"
         f" WHERE {_column(SnippetLine, 'snippet')} IN ({', '.join(['%s'] * len(pks))})"
         " ORDER BY position, id",
         pks,
     )
-    commands: dict[int, list[str]] = defaultdict(list)
-    for snippet_id, command in cursor.fetchall():
-        commands[snippet_id].append(command)
+    commands: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for snippet_id, line_id, command in cursor.fetchall():
+        commands[snippet_id].append((line_id, command))
     return commands
 
 
@@ -780,12 +781,14 @@ def _hits(keys: Sequence[int], query: Query, using: str) -> list[SearchHit]:
                 context=f"{day_title} · {context}",
             )
         elif kind == Kind.SNIPPET:
-            lines = commands.get(pk, [])
+            shown, line_id = _command_lines(commands.get(pk, []), query)
+            # The first matching line's own anchor: in a long block the top is far from it.
+            anchor = _anchor(SnippetLine, pk=line_id) if line_id else _anchor(Snippet, pk=pk)
             hit = SearchHit(
                 Kind.SNIPPET,
-                url(*where, _anchor(Snippet, pk=pk)),
+                url(*where, anchor),
                 heading=excerpt(first or _commands_label(context), query, width=None),
-                excerpt=_command_lines(lines, query),
+                excerpt=shown,
                 context=f"{context} · {day_title}",
                 is_code=True,
             )
@@ -812,13 +815,16 @@ def _commands_label(talk_title: str) -> str:
     return f"Commands in “{talk_title}”"
 
 
-def _command_lines(commands: list[str], query: Query) -> SafeString:
-    """The lines matching the most words (at most three, in their order), or the first one."""
-    scores = [sum(1 for t in query.terms if match_spans(c, Query("", (t,)))) for c in commands]
-    best = sorted(range(len(commands)), key=lambda i: -scores[i])[:3]
-    shown = [commands[i] for i in sorted(best) if scores[i]] or commands[:1]
-    lines = [excerpt(command, query, width=None) for command in shown]
-    return SafeString("\n".join(lines))  # each line escaped by excerpt()
+def _command_lines(lines: list[tuple[int, str]], query: Query) -> tuple[SafeString, int | None]:
+    """The lines matching the most words (at most three, in their order), or the first one;
+    and the id of the line matching the most (the first of them), or None when none does (the
+    caption matched)."""
+    scores = [sum(1 for t in query.terms if match_spans(c, Query("", (t,)))) for _, c in lines]
+    best = sorted(range(len(lines)), key=lambda i: -scores[i])[:3]  # stable: ties in order
+    shown = [lines[i] for i in sorted(best) if scores[i]] or lines[:1]
+    text = "\n".join(excerpt(command, query, width=None) for _, command in shown)
+    line_id = lines[best[0]][0] if best and scores[best[0]] else None
+    return SafeString(text), line_id  # each line escaped by excerpt()
 
 
 # Excerpts ---------------------------------------------------------------------------------------

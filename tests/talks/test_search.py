@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from talks.documents import HighlightDoc, TalkDoc
-from talks.models import Conference, Highlight, Snippet, Tag
+from talks.models import Conference, Highlight, SnippetLine, Tag
 from talks.search import Kind, search
 from tests.talks.search_helpers import day_of as _day
 from tests.talks.search_helpers import demo_day_once_per_module  # noqa: F401 (the demo_day fixture)
@@ -69,9 +69,9 @@ def test_it_finds_a_highlight_and_links_to_its_anchor(demo_day):
 def test_it_finds_talks_snippets_and_day_summaries(demo_day):
     talk = search("immutable infrastructure").hits[0]
     assert talk.url == f"{DAY_URL}#talk-immutable-infrastructure"
-    snippet = Snippet.objects.get()
+    scale = SnippetLine.objects.get(command="docker service scale vote=6")
     commands = search("docker service scale")
-    assert commands.hits[0].url == f"{DAY_URL}#snippet-{snippet.pk}"
+    assert commands.hits[0].url == f"{DAY_URL}#line-{scale.pk}"  # the line, not the block
     assert commands.hits[0].is_code
     # A block without a caption is named by its talk, which reads on its own in a list.
     assert str(commands.hits[0].heading) == "Commands in “Keynote highlights”"

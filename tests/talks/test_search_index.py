@@ -62,9 +62,9 @@ def test_it_indexes_new_notes(demo_day):
     assert _found("raft consensus") == [f"{demo_day.get_absolute_url()}#h{note.pk}"]
     other = Talk.objects.create(day=demo_day, title="Quorum talk", position=9)
     snippet = Snippet.objects.create(talk=other, position=0)
-    SnippetLine.objects.create(snippet=snippet, command="docker node promote worker1")
+    line = SnippetLine.objects.create(snippet=snippet, command="docker node promote worker1")
     assert _found("quorum") == [f"{demo_day.get_absolute_url()}#talk-quorum-talk"]
-    assert _found("node promote") == [f"{demo_day.get_absolute_url()}#snippet-{snippet.pk}"]
+    assert _found("node promote") == [f"{demo_day.get_absolute_url()}#line-{line.pk}"]
     day = Day.objects.create(
         conference=demo_day.conference, number=2, title="Day two", summary="Hackathon"
     )
