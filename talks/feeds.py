@@ -79,16 +79,34 @@ class DaysFeed(Feed):
         return [xml_text(item.conference.name)]
 
 
-def with_feed_link(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Add ``Link: <feed>; rel="alternate"`` to a page's response, for feed readers."""
+def with_feed_link(
+    view: Callable[..., HttpResponse] | None = None, /, *, conference: str = ""
+) -> Callable[..., HttpResponse]:
+    """Add ``Link: <feed>; rel="alternate"`` to a page's response, for feed readers: the feed of
+    all days and, with ``conference`` (the name of the view's argument that holds a conference
+    slug), that conference's feed first. ``@with_feed_link`` or ``@with_feed_link(conference=...)``.
+    """
 
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        response = view(request, *args, **kwargs)
-        url = request.build_absolute_uri(reverse("talks:feed"))
-        link = f'<{url}>; rel="alternate"; type="application/atom+xml"; title="Latest days"'
-        existing = response.headers.get("Link")
-        response.headers["Link"] = f"{existing}, {link}" if existing else link
-        return response
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            response = view(request, *args, **kwargs)
+            links = []
+            if conference:
+                url = reverse("talks:conference_feed", args=[kwargs[conference]])
+                links.append(_link(request, url, "Days of this conference"))
+            links.append(_link(request, reverse("talks:feed"), "Latest days"))
+            if existing := response.headers.get("Link"):
+                links.insert(0, existing)
+            response.headers["Link"] = ", ".join(links)
+            return response
 
-    return wrapper
+        return wrapper
+
+    return decorator(view) if view else decorator
+
+
+def _link(request: HttpRequest, url: str, title: str) -> str:
+    # The title is ours and ASCII: a conference's name may not be (header values are Latin-1).
+    absolute = request.build_absolute_uri(url)
+    return f'<{absolute}>; rel="alternate"; type="application/atom+xml"; title="{title}"'

@@ -89,6 +89,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+@with_feed_link(conference="slug")
 def conference(request: HttpRequest, slug: str) -> HttpResponse:
     conf = _get_conference(slug)
     days = conf.days.annotate(talk_count=Count("talks")).order_by("number")
@@ -112,7 +113,7 @@ def _get_day(conference_slug: str, day_slug: str) -> Day:
     )
 
 
-@with_feed_link
+@with_feed_link(conference="conference_slug")
 def day(request: HttpRequest, conference_slug: str, day_slug: str) -> HttpResponse:
     """The day's notes; served from the page cache, which talks.cache keeps fresh."""
     try:
