@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "notes_site.middleware.ReaderErrorPagesMiddleware",  # last: the site's 404 with DEBUG, 405
 ]
 
 ROOT_URLCONF = "notes_site.urls"

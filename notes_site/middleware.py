@@ -1,0 +1,67 @@
+"""Error pages readers see: the site's own 404 in development too, and a page for a 405."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import Resolver404, get_resolver
+from django.utils.http import url_has_allowed_host_and_scheme
+
+
+class ReaderErrorPagesMiddleware:
+    """Goes last in MIDDLEWARE, so its pages have the session, user and CSP nonce.
+
+    - With DEBUG on (``make run``, the documented demo) a 404 would be Django's technical page,
+      which lists every route: readers get the site's own (``handler404``) instead, for a
+      ``Http404`` a view raised and for an address no URL pattern matches. Other errors keep
+      their debug page with the traceback. With DEBUG off Django already does this.
+    - An empty 405 (``require_POST`` and the like: an action's address opened in the browser)
+      becomes a page saying what the address is for, keeping the status and ``Allow``; htmx
+      requests keep the short answer.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.DEBUG:
+            try:  # resolved again by the handler, only in development
+                get_resolver(getattr(request, "urlconf", None)).resolve(request.path_info)
+            except Resolver404 as exception:
+                return _not_found_page(request, exception)
+        response = self.get_response(request)
+        if response.status_code == 405 and not _has_body(response) and not request.htmx:
+            return _not_allowed_page(request, response)
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if settings.DEBUG and isinstance(exception, Http404):
+            return _not_found_page(request, exception)
+        return None
+
+
+def _not_found_page(request: HttpRequest, exception: Http404) -> HttpResponse:
+    """The page of the URLconf's ``handler404``, as Django renders it with DEBUG off."""
+    resolver = get_resolver(getattr(request, "urlconf", None))
+    return resolver.resolve_error_handler(404)(request, exception=exception)
+
+
+def _has_body(response: HttpResponse) -> bool:
+    return response.streaming or bool(response.content)
+
+
+def _not_allowed_page(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    page = render(request, "405.html", {"path": request.path, "back": _back(request)}, status=405)
+    if allow := response.get("Allow"):
+        page["Allow"] = allow
+    return page
+
+
+def _back(request: HttpRequest) -> str:
+    """The page the reader came from, if it is one of ours (and not this address)."""
+    back = request.headers.get("Referer", "")
+    ours = url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure())
+    return back if ours and back != request.build_absolute_uri() else ""
