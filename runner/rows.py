@@ -58,8 +58,23 @@ def get(model: type[M], pk: Any, *, using: str) -> M | None:
     statement written once per model and database."""
     connection = connections[using]
     pk = model._meta.pk.get_db_prep_value(pk, connection)
+    if _out_of_range(model._meta.pk, pk, connection):
+        return None  # no row can have it; the driver would raise (OverflowError on SQLite)
     found = fetch(model, _get_sql(model, using), [pk], using=using)
     return found[0] if found else None
+
+
+def _out_of_range(field: Any, value: Any, connection: Any) -> bool:
+    """Is ``value`` an integer outside what ``field``'s column holds? The ORM's lookups answer
+    such a key with no rows (lookups.IntegerFieldOverflow); a statement written by hand must
+    ask for itself, as a URL's ``<int:...>`` takes any number of digits."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        return False
+    try:
+        low, high = connection.ops.integer_field_range(field.get_internal_type())
+    except KeyError:  # not an integer column
+        return False
+    return (low is not None and value < low) or (high is not None and value > high)
 
 
 @functools.cache
