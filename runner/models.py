@@ -67,9 +67,18 @@ class RunQuerySet(models.QuerySet["Run"]):
         return self.filter(status__in=Run.IN_FLIGHT)
 
     def last_per_line(self, line_ids: list[int]) -> dict[int, Run]:
-        """The latest run of each snippet line, in one query."""
+        """The latest run of each snippet line that shows what the command printed, in one
+        query: what the day page shares as "Last run by a reader", and exports with outputs.
+
+        Only a finished run that ran the command (succeeded, failed or timed out) and printed
+        something (stdout or stderr) counts. Runs in flight are one visitor's business (their
+        own cell follows them) and may never finish; skipped, refused, engine-unavailable and
+        error runs never reached the engine, or say something about one visitor's sandbox or
+        quota, not about the line: none of them may replace the line's last real output.
+        """
         latest = (
-            Run.objects.filter(snippet_line_id__in=line_ids)
+            Run.objects.filter(snippet_line_id__in=line_ids, status__in=Run.SHOWS_OUTPUT)
+            .exclude(stdout="", stderr="")
             .values("snippet_line_id")
             .annotate(last=Max("pk"))
             .values("last")
@@ -92,6 +101,8 @@ class Run(models.Model):
         ERROR = "error", "Error"
 
     IN_FLIGHT = (Status.QUEUED, Status.RUNNING)
+    # Runs whose output is the command's own, worth showing to every reader (last_per_line).
+    SHOWS_OUTPUT = (Status.SUCCEEDED, Status.FAILED, Status.TIMED_OUT)
 
     snippet_line = models.ForeignKey(
         "talks.SnippetLine", null=True, on_delete=models.SET_NULL, related_name="runs"
@@ -158,6 +169,18 @@ class Run(models.Model):
         return self.snippet_line_id is None and not self.argv and self.line.startswith("(")
 
     @property
+    def exit_label(self) -> str:
+        """The exit code as the cell shows it, or "" when there is none. A run that failed
+        after its command exited 0 (the swarm never converged, the sandbox was reset under
+        it) says that the command was accepted: "Failed · exit code 0" reads as a
+        contradiction."""
+        if self.exit_code is None:
+            return ""
+        if self.exit_code == 0 and self.status != self.Status.SUCCEEDED:
+            return "command accepted (exit code 0)"
+        return f"exit code {self.exit_code}"
+
+    @property
     def argv_label(self) -> str:
         """How the cell introduces the argv: it was executed, it will be, or it never ran
         (skipped: nothing is shown) or ended without the engine answering."""
@@ -192,11 +215,37 @@ class RunnerStatus(models.Model):
     def __str__(self) -> str:
         return "available" if self.available else "unavailable"
 
+    # What the last worker to stop cleanly leaves behind (record_stopped): for readers.
+    STOPPED = "No runner worker is running, so commands cannot run right now."
+
     @classmethod
     def current(cls) -> RunnerStatus | None:
         return cls.objects.order_by("-checked_at").first()
+
+    @classmethod
+    def record_stopped(cls, *, worker: str) -> None:
+        """A worker's goodbye, when it stops cleanly and no other worker is left: Run is no
+        longer offered at once, rather than once the heartbeat goes stale."""
+        cls.objects.update_or_create(
+            pk=1,
+            defaults={
+                "available": False,
+                "explanation": cls.STOPPED,
+                "worker": worker,
+                "checked_at": timezone.now(),
+            },
+        )
+
+    @property
+    def stopped(self) -> bool:
+        """The last worker said goodbye (record_stopped)."""
+        return not self.available and self.explanation == self.STOPPED
 
     def is_fresh(self) -> bool:
         return timezone.now() - self.checked_at < dt.timedelta(
             seconds=settings.RUNNER_HEARTBEAT_STALE
         )
+
+    def is_up(self) -> bool:
+        """Is a worker there to run what is queued: a fresh heartbeat that says it can?"""
+        return self.available and self.is_fresh()

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import Paginator
 from django.db import router
+from django.db.models import QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
-from django.urls import Resolver404, resolve
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling, reswap, retarget
@@ -18,7 +19,7 @@ from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 from talks.models import Snippet, SnippetLine
 
 from . import rows
-from .models import Run, Sandbox
+from .models import Run, RunnerStatus, Sandbox
 from .runs import RunRefused, Visitor, request_runs
 from .tasks import reset_sandbox
 from .visitors import visitor_key
@@ -72,9 +73,40 @@ MESSAGE_TITLES = {403: "Not allowed", 404: "Not found"}
 def _in_notice(request: HttpRequest, response: HttpResponse, snippet: Snippet) -> HttpResponse:
     """Run all's form swaps nothing (its cells come out of band), so with htmx a refusal is
     put in the block's notice area instead, where it is announced."""
+    return in_block_notice(request, response, snippet_id=snippet.pk)
+
+
+def in_block_notice(
+    request: HttpRequest, response: HttpResponse, *, snippet_id: int
+) -> HttpResponse:
+    """``_in_notice`` for a block known by its id."""
     if request.htmx:
-        response = reswap(retarget(response, f"#snippet-{snippet.pk}-notice"), "innerHTML")
+        response = reswap(retarget(response, f"#snippet-{snippet_id}-notice"), "innerHTML")
     return response
+
+
+def refused_in_line(
+    request: HttpRequest, line: SnippetLine, message: str, *, status: int, title: str
+) -> HttpResponse:
+    """A refused Run of one line. With htmx the answer replaces the line's cell, which may be
+    following one of the visitor's runs still in flight: the alert comes with that cell (so
+    it goes on polling), or else with the line's last recorded output, as the page showed it."""
+    if not request.htmx:
+        return _message(request, message, status=status, title=title)
+    key = visitor_key(request)
+    own = (
+        Run.objects.filter(snippet_line_id=line.pk, visitor=key).order_by("-id").first()
+        if key
+        else None
+    )
+    if own is not None and not own.finished:
+        run, origin = own, "yours"
+    else:
+        run, origin = Run.objects.last_per_line([line.pk]).get(line.pk), "recorded"
+    if run is not None:
+        run.snippet_line = line
+    context = {"message": message, "run": run, "origin": origin}
+    return render(request, "runner/refused_line.html", context, status=status)
 
 
 def _safe(request: HttpRequest, url: str) -> bool:
@@ -106,9 +138,11 @@ def run_line(request: HttpRequest, line_id: int) -> HttpResponse:
     try:
         runs = request_runs(lines=[line], visitor=_visitor(request))
     except RunRefused as exc:
-        return _message(request, exc.message, status=exc.status, title="Run refused")
+        return refused_in_line(request, line, exc.message, status=exc.status, title="Run refused")
     if not request.htmx:
-        return HttpResponseRedirect(_back_to(line))
+        # The run's own page, which says to reload it to see the end: the day page is the same
+        # for every reader and shows only finished runs (Run.objects.last_per_line).
+        return HttpResponseRedirect(reverse("runner:run", args=[runs[0].pk]))
     context = {"run": runs[0], "line": line, "origin": "yours"}
     return render(request, "runner/run.html#run-cell", context)
 
@@ -131,9 +165,8 @@ def run_snippet(request: HttpRequest, snippet_id: int) -> HttpResponse:
         refused = _message(request, exc.message, status=exc.status, title="Run refused")
         return _in_notice(request, refused, snippet)
     if not request.htmx:
-        for line in lines:
-            line.snippet = snippet
-        return HttpResponseRedirect(_back_to(lines[0]))
+        # The block's history lists these runs as they go (the day page shows finished ones).
+        return HttpResponseRedirect(reverse("runner:history", args=[snippet.pk]))
     for run, line in zip(runs, lines, strict=True):
         run.snippet_line = line
     return render(request, "runner/run_all.html", {"runs": runs, "snippet": snippet})
@@ -148,11 +181,12 @@ def _cell_seen(run: Run) -> str:
     """What an in-flight run's cell shows (runner/run.html#run-cell), as a fingerprint.
 
     A queued run's is its status: nothing is written to a run until a worker claims it, so
-    the cells drawn by other views and the day page send it too, without computing anything.
+    the cells drawn by other views send it too, without computing anything; a queued run with
+    no worker alive to take it (run_detail) shows, and sends, that.
     The progress's reading time is not shown, nor its countdown (left out of the cell).
     """
     if run.status == Run.Status.QUEUED:
-        return run.status
+        return f"{run.status}:no-worker" if getattr(run, "no_worker", False) else run.status
     progress = {key: value for key, value in (run.progress or {}).items() if key != "at"}
     shown = [run.status, run.exit_code, run.engine_version, run.snippet_line_id, run.argv]
     shown += [run.note, run.reason, run.converged, run.stdout, run.stderr, progress]
@@ -164,9 +198,16 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     """A run's cell: polled by htmx while in flight (204 while nothing changed, 286 ends
     polling), or a page of its own."""
     run = get_object_or_404(
-        Run.objects.select_related("snippet_line__snippet__talk__day__conference", "sandbox"),
+        _with_runner(
+            Run.objects.select_related("snippet_line__snippet__talk__day__conference", "sandbox")
+        ),
         pk=run_id,
     )
+    if run.status == Run.Status.QUEUED:
+        heartbeat = RunnerStatus(available=bool(run.runner_available))
+        heartbeat.checked_at = run.runner_checked_at
+        # Then the cell says so and polls every 10 s, not every second (runner/run.html).
+        run.no_worker = run.runner_checked_at is None or not heartbeat.is_up()
     seen = "" if run.finished else _cell_seen(run)
     if request.htmx:
         if seen and request.GET.get("seen") == seen:
@@ -181,6 +222,16 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             response.status_code = HttpResponseStopPolling.status_code
         return response
     return render(request, "runner/run.html", {"run": run, "seen": seen})
+
+
+def _with_runner(runs: QuerySet[Run]) -> QuerySet[Run]:
+    """``runs`` with the runner's latest heartbeat (RunnerStatus.current), in the same query:
+    a queued run's cell says whether a worker is there to take it."""
+    latest = RunnerStatus.objects.order_by("-checked_at")
+    return runs.annotate(
+        runner_available=Subquery(latest.values("available")[:1]),
+        runner_checked_at=Subquery(latest.values("checked_at")[:1]),
+    )
 
 
 @require_GET

@@ -128,8 +128,8 @@ def last_outputs(days: Iterable[Day]) -> dict[int, str]:
     """The last recorded output of each snippet line of ``days``, as ``{line_id: text}``.
 
     It is what the day page shows under the line, "Last run by a reader": the line's latest
-    run, its output then its messages from the engine (stdout, then stderr). A run still queued
-    or running, or one that printed nothing, gives no output. Empty without the runner app.
+    finished run that printed something (``Run.objects.last_per_line``), its output then its
+    messages from the engine (stdout, then stderr). Empty without the runner app.
     """
     if not apps.is_installed("runner"):
         return {}

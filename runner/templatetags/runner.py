@@ -41,7 +41,7 @@ class RunnerPage:
 
 OFF_FOR_READERS = "Running commands is switched off on this site."
 OFF_FOR_STAFF = "(The setting is `RUNNER_MODE=off`.)"
-NO_WORKER_FOR_READERS = "No runner worker is running, so commands cannot run right now."
+NO_WORKER_FOR_READERS = RunnerStatus.STOPPED
 NO_WORKER_FOR_STAFF = (
     "Start one with `make run`, or `python manage.py run_worker` (as root, for private sandboxes)."
 )
@@ -51,23 +51,24 @@ def _explanation(status: RunnerStatus | None) -> tuple[str, str]:
     """Why Run is not offered: for readers, and the developer's detail for staff."""
     if settings.RUNNER_MODE == "off":
         return OFF_FOR_READERS, OFF_FOR_STAFF
-    if status is None or not status.is_fresh():
+    if status is None or not status.is_fresh() or status.stopped:
         return NO_WORKER_FOR_READERS, NO_WORKER_FOR_STAFF
     return status.explanation, ""
 
 
 @register.simple_tag(takes_context=True)
 def runner_page(context, talks) -> RunnerPage:
-    lines = [
-        line for talk in talks for snippet in talk.all_snippets for line in snippet.lines.all()
-    ]
+    snippets = [snippet for talk in talks for snippet in talk.all_snippets]
+    lines = [line for snippet in snippets for line in snippet.lines.all()]
     last = Run.objects.last_per_line([line.pk for line in lines]) if lines else {}
     for line in lines:
         line.last_run = last.get(line.pk)
+    for snippet in snippets:  # its notice mentions the outputs only when it shows some
+        snippet.shows_outputs = any(line.last_run for line in snippet.lines.all())
     if not lines:
         return RunnerPage(enabled=False, explanation="", mode=settings.RUNNER_MODE)
     status = RunnerStatus.current()
-    available = bool(status and status.available and status.is_fresh())
+    available = bool(status and status.is_up())
     request = context["request"]
     if available and not may_run(request):
         return RunnerPage(
@@ -82,8 +83,14 @@ def runner_page(context, talks) -> RunnerPage:
         enabled=False,
         explanation=explanation,
         mode=settings.RUNNER_MODE,
-        # How to enable running is for staff, and for whoever runs the site in development
-        # (`make run`, DEBUG on), as the visitor there is the developer. The day page's cache
-        # keys on the staff flag (talks.cache), so this stays theirs.
-        staff_detail=detail if settings.DEBUG or getattr(request.user, "is_staff", False) else "",
+        # How to enable running is for staff only (DEBUG or not: a demo served with `make run`
+        # has readers too). The day page's cache keys on the staff flag (talks.cache), so this
+        # stays theirs.
+        staff_detail=detail if getattr(request.user, "is_staff", False) else "",
     )
+
+
+@register.simple_tag
+def runner_mode() -> str:
+    """The RUNNER_MODE setting, for pages whose words depend on it ("off": no Run anywhere)."""
+    return settings.RUNNER_MODE

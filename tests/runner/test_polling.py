@@ -66,7 +66,7 @@ def waiting_for_batch(*, at) -> dict:
 
 
 def test_it_answers_a_run_cells_poll_that_would_bring_nothing_new_with_204(
-    client, line, django_assert_num_queries
+    client, line, runner_up, django_assert_num_queries
 ):
     html = client.post(f"/run/line/{line.pk}/", **HX).content.decode()
     run = Run.objects.get()
@@ -123,7 +123,7 @@ def test_it_answers_a_run_cells_poll_that_would_bring_nothing_new_with_204(
     assert "hx-trigger" not in response.content.decode()
 
 
-def test_a_queued_cell_on_the_day_page_polls_quietly_and_says_to_reload_without_javascript(
+def test_a_queued_run_without_javascript_is_followed_on_its_own_page_not_the_day_page(
     line, runner_up
 ):
     reader = Client()
@@ -131,20 +131,24 @@ def test_a_queued_cell_on_the_day_page_polls_quietly_and_says_to_reload_without_
     assert response.status_code == 302
     run = Run.objects.get()
     page = reader.get(response["Location"]).content.decode()
-    cell = re.search(rf'id="line-{line.pk}-output".*?</li>', page, re.S)[0]
+    cell = re.search(r'<div class="run-cell".*?</div>', page, re.S)[0]
     assert "Queued" in cell
     # Without JavaScript nothing polls: the cell says how to see the end.
     assert "<noscript><p>Reload the page to see how it ends.</p></noscript>" in cell
     # With it, the cell polls and sends what it shows: nothing new while the run waits.
-    assert f'hx-get="/runs/{run.pk}/?origin=recorded"' in cell
-    poll = {"origin": "recorded", "seen": cell_seen(cell)}
+    assert f'hx-get="/runs/{run.pk}/"' in cell
+    poll = {"seen": cell_seen(cell)}
     assert Client().get(f"/runs/{run.pk}/", poll, **HX).status_code == 204
+    # The day page, the same for every reader, shows no run in flight (nothing to poll).
+    day = reader.get(DAY_URL).content.decode()
+    assert f"/runs/{run.pk}/" not in day and "Queued" not in day
 
     Run.objects.filter(pk=run.pk).update(
-        status=Run.Status.SUCCEEDED, exit_code=0, finished_at=timezone.now()
+        status=Run.Status.SUCCEEDED, exit_code=0, stdout="ID NAME", finished_at=timezone.now()
     )
     finished = Client().get(f"/runs/{run.pk}/", poll, **HX).content.decode()
     assert "noscript" not in finished
+    assert f'id="run-{run.pk}-stdout"' in reader.get(DAY_URL).content.decode()
 
 
 def test_a_run_cell_is_one_live_region_with_no_status_inside(client, line):

@@ -125,13 +125,17 @@ def test_it_asks_anonymous_visitors_to_log_in_when_anonymous_running_is_off(
     assert Run.objects.get().user == plain_user
 
 
-def test_it_redirects_back_to_the_line_without_javascript(client, line):
+def test_without_javascript_it_redirects_to_the_runs_own_page(client, line):
+    # The day page is the same for every reader and shows finished runs only.
     response = client.post(f"/run/line/{line.pk}/")
     assert response.status_code == 302
-    assert response["Location"] == f"/c/dockercon-2016/day-1/#line-{line.pk}"
+    assert response["Location"] == f"/runs/{Run.objects.get().pk}/"
+    page = client.get(response["Location"]).content.decode()
+    assert "Reload the page to see how it ends." in page
+    assert f'href="/c/dockercon-2016/day-1/#line-{line.pk}"' in page  # and back to the notes
 
 
-def test_it_polls_a_run_until_it_finishes(client, line):
+def test_it_polls_a_run_until_it_finishes(client, line, runner_up):
     client.post(f"/run/line/{line.pk}/", **HX)
     run = Run.objects.get()
     response = client.get(f"/runs/{run.pk}/", **HX)

@@ -58,10 +58,11 @@ def record_outputs() -> dict[str, str]:
     run(ls, stdout="ID  NAME\nx1  vote\n", stderr="WARNING: a message\n")
     run(create, status="failed", stderr="Error: no such image\n")
     run(scale, stdout="vote scaled to 6\n")
-    run(scale, status="queued")  # the page shows this one: nothing recorded yet
+    run(scale, status="queued")  # in flight: the page keeps showing the last output
     return {
         ls.command: "ID  NAME\nx1  vote\nWARNING: a message",
         create.command: "Error: no such image",
+        scale.command: "vote scaled to 6",
     }
 
 
@@ -94,11 +95,11 @@ def test_it_serves_markdown_with_outputs_that_import_back_as_the_plain_export(cl
         "$ docker service ls\nID  NAME\nx1  vote\nWARNING: a message\n$ docker service tasks vote\n"
     ) in with_outputs
     assert "instavote/vote\nError: no such image\n" in with_outputs
-    assert "vote scaled to 6" not in with_outputs  # its last run is still queued
+    assert "vote scaled to 6" in with_outputs  # its last run is queued: the one before it
 
     messages = [str(w) for w in parse_notes(with_outputs).warnings]
     assert messages == [
-        "line 27: 4 lines of output in this block were left out: only commands are imported."
+        "line 27: 5 lines of output in this block were left out: only commands are imported."
     ]
     Conference.objects.all().delete()
     day = import_notes(with_outputs).saved[0][0]

@@ -1,15 +1,41 @@
 import logging
+import os
 import threading
-import time
 
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from runner import provider, runs
-from runner.wakeup import Alarm
+from runner.models import RunnerStatus
+from runner.processes import worker_alive
+from runner.wakeup import SUFFIX, Alarm, wakeup_dir
 from runner.worker import WakeableWorker
 
 log = logging.getLogger(__name__)
+
+
+def others_running() -> bool:
+    """Is another worker running on this machine (listening for wake-ups, and alive)?"""
+    own = f"worker-{os.getpid()}{SUFFIX}"
+    try:
+        paths = [p for p in wakeup_dir().glob(f"worker-*{SUFFIX}") if p.name != own]
+    except OSError:
+        return False
+    pids = (p.name.removeprefix("worker-").removesuffix(SUFFIX) for p in paths)
+    return any(pid.isdigit() and worker_alive(int(pid)) for pid in pids)
+
+
+def say_goodbye() -> None:
+    """On the way out: when no other worker is left here, record that none runs, so the web
+    process stops offering Run now instead of once the heartbeat goes stale. Workers on other
+    machines write their heartbeat again within --housekeeping seconds."""
+    try:
+        if others_running():
+            return
+        RunnerStatus.record_stopped(worker=provider.worker_id())
+        log.info("no worker left running here: recorded that runs cannot start")
+    except Exception:
+        log.exception("could not record that the worker stopped")
 
 
 def do_housekeeping() -> None:
@@ -51,17 +77,28 @@ class Command(BaseCommand):
         logging.basicConfig(level=logging.INFO)
         housekeeping_every = housekeeping
 
+        stopping = threading.Event()
+
         def loop() -> None:
-            while True:
+            while not stopping.wait(housekeeping_every):
                 do_housekeeping()
-                time.sleep(housekeeping_every)
 
         # The first round runs before the queue is served, so a restarted worker never shows
         # a run stuck "running"; later rounds run beside the queue.
         provider.record_status()
         runs.recover_stuck_runs()
-        threading.Thread(target=loop, name="runner-housekeeping", daemon=True).start()
-        with Alarm() as alarm:
-            worker = WakeableWorker(interval=interval, alarm=alarm)
-            worker.configure_signals()
-            worker.run()
+        housekeeping_thread = threading.Thread(target=loop, name="runner-housekeeping", daemon=True)
+        housekeeping_thread.start()
+        try:
+            with Alarm() as alarm:
+                worker = WakeableWorker(interval=interval, alarm=alarm)
+                worker.configure_signals()
+                worker.run()  # SIGTERM ends it, often by SystemExit from the signal handler
+        finally:
+            # No heartbeat may follow the goodbye: let a round in progress end first.
+            stopping.set()
+            housekeeping_thread.join(timeout=HOUSEKEEPING_JOIN_SECONDS)
+            say_goodbye()
+
+
+HOUSEKEEPING_JOIN_SECONDS = 30
