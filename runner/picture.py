@@ -410,6 +410,163 @@ def summary(data: dict[str, Any] | None) -> str:
     return "; ".join(parts)
 
 
+# -- tasks that keep failing, and what a command touched ----------------------------------------
+
+# When a service's tasks fail, the swarm retries them (after the restart delay, 5 s by default),
+# so one failure may be transient: a task that fails once and whose replacement runs is not a
+# problem. A failure is taken as persistent, and a run stops waiting for convergence, when
+# every desired slot of the service has failed at least FAILS_IN_EVERY_SLOT times on the
+# current image with none of its tasks running it (nothing of the new spec can run: a missing
+# image is rejected at once, twice within about a second), or when one slot has failed
+# FAILS_IN_ONE_SLOT times in a row with no task running it (the others may run: a crash loop).
+# Only tasks updated since the command ran count, and only failed or rejected ones with an error.
+FAILS_IN_EVERY_SLOT = 2
+FAILS_IN_ONE_SLOT = 3
+FAILING = frozenset({"failed", "rejected"})
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    """The engine's error for tasks of a service that keep failing."""
+
+    service: str
+    error: str
+    failing: int  # slots whose tasks keep failing
+    total: int  # desired slots
+    rejected: bool  # the engine never started them (rather than: they started, then failed)
+
+    @property
+    def text(self) -> str:
+        how = "could not start" if self.rejected else "could not keep running"
+        which = (
+            "its tasks"
+            if self.failing >= self.total
+            else (f"{self.failing} of its {self.total} tasks")
+        )
+        return f"{self.service}: the engine {how} {which}: {self.error}"
+
+
+def task_failure(
+    picture: SwarmPicture, service_name: str, *, since: datetime | None = None
+) -> TaskFailure | None:
+    """The service's tasks failing persistently (see FAILS_IN_EVERY_SLOT), else None."""
+    service = next((s for s in picture.services if s.name == service_name), None)
+    if service is None:
+        return None
+    fails: dict[object, list[SwarmTask]] = {}
+    running: set[object] = set()
+    for t in picture.tasks:
+        if t.service_name != service_name or t.image != service.image:
+            continue
+        if since is not None and t.updated_at is not None and t.updated_at < since:
+            continue
+        key = t.slot if t.slot is not None else t.node_id
+        if t.running:
+            running.add(key)
+        elif t.state in FAILING and t.error:
+            fails.setdefault(key, []).append(t)
+    failing = {key: tasks for key, tasks in fails.items() if key not in running}
+    total = service.replicas if service.replicas is not None else len(fails.keys() | running)
+    if not failing or not total:
+        return None
+    everywhere = len(failing) >= total and all(
+        len(tasks) >= FAILS_IN_EVERY_SLOT for tasks in failing.values()
+    )
+    if not everywhere and max(len(tasks) for tasks in failing.values()) < FAILS_IN_ONE_SLOT:
+        return None
+    tasks = [t for ts in failing.values() for t in ts]
+    # The most frequent error, the newest of those when tied.
+    errors = Counter(t.error for t in tasks)
+    top = errors.most_common(1)[0][1]
+    error = max((t for t in tasks if errors[t.error] == top), key=_updated_ts).error
+    return TaskFailure(
+        service=service_name,
+        error=error or "",
+        failing=min(len(failing), total),
+        total=total,
+        rejected=all(t.state == "rejected" for t in tasks),
+    )
+
+
+def newest_error(picture: SwarmPicture, service_name: str) -> str:
+    """The error of the service's newest failed task on its current image, or ""."""
+    service = next((s for s in picture.services if s.name == service_name), None)
+    failed = [
+        t
+        for t in picture.tasks
+        if t.service_name == service_name
+        and t.state in FAILING
+        and t.error
+        and (service is None or t.image == service.image)
+    ]
+    if not failed:
+        return ""
+    return max(failed, key=_updated_ts).error or ""
+
+
+def removed_tasks_gone(picture: SwarmPicture) -> bool:
+    """After `docker service rm`: no task of a service that no longer exists is still live."""
+    ids = {s.id for s in picture.services}
+    return not any(t.service_id not in ids and t.state not in TERMINAL for t in picture.tasks)
+
+
+STARTING = frozenset({"new", "pending", "assigned", "accepted", "preparing", "ready", "starting"})
+
+
+def node_settled(picture: SwarmPicture, node: str, *, services: set[str]) -> bool:
+    """After `docker node update --availability X node`: the node's tasks have moved.
+
+    A drained node has no task left (running or stopping), and none of ``services`` (those
+    the change concerns: with tasks on the node, or waiting for a node) is still moving
+    (see ``still_moving``). Other services, settled or not, are not waited for."""
+    found = next((n for n in picture.nodes if node in {n.hostname, n.id}), None)
+    if found is None:
+        return True
+    if found.availability == "drain" and any(
+        t.node_id == found.id and t.state not in TERMINAL for t in picture.tasks
+    ):
+        return False
+    return not still_moving(picture, services)
+
+
+def still_moving(picture: SwarmPicture, services: set[str]) -> list[str]:
+    """Those of ``services`` with tasks still on their way: stopping, or starting (a task
+    waiting with the engine's reason, such as no suitable node, is not on its way), or fewer
+    than the desired count. A service whose tasks keep failing, none running, is at rest: the
+    swarm retries it for ever."""
+    moving = []
+    for service in picture.services:
+        if service.name not in services:
+            continue
+        failing = bool(newest_error(picture, service.name))
+        if failing and not picture.running_tasks(service.name):
+            continue
+        mine = [t for t in picture.tasks if t.service_name == service.name]
+        live = [t for t in mine if t.state not in TERMINAL and t.desired_state in WANTED]
+        starting = [
+            t for t in live if t.state in STARTING and not (t.state == "pending" and t.error)
+        ]
+        stopping = [t for t in mine if t.state not in TERMINAL and t.desired_state in TERMINAL]
+        short = service.replicas is not None and len(live) < service.replicas and not failing
+        if starting or stopping or short:
+            moving.append(service.name)
+    return moving
+
+
+def stuck_tasks(picture: SwarmPicture, services: set[str]) -> str:
+    """Tasks of ``services`` that wait for a node, in words ("vote: 2 tasks wait: no suitable
+    node (...)"), or ""."""
+    parts = []
+    for name in sorted(services):
+        waiting = [
+            t for t in picture.tasks if t.service_name == name and t.state == "pending" and t.error
+        ]
+        if waiting:
+            count = f"{len(waiting)} task{'s' if len(waiting) != 1 else ''}"
+            parts.append(f"{name}: {count} cannot be placed: {waiting[-1].error}")
+    return "; ".join(parts)
+
+
 # -- progress of a converging run ---------------------------------------------------------------
 
 
@@ -541,29 +698,61 @@ def progress_of(picture: SwarmPicture, service_name: str, *, kind: str, at: date
     if kind == "converge":
         state = "converged" if len(current) == total == len(live) and not stopping else "converging"
         return replace(base, state=state, message="")
-    starting = [t for t in live if t.state != "running" and t.image == service.image]
-    replacing = [t for t in stopping if t.image != service.image]  # stop-first: old goes first
+    slots = _update_slots(picture, service, ready)
+    updated = {key for key, s in slots.items() if s == "updated"}
+    in_flight = {key for key, s in slots.items() if s == "in flight"}
     parallelism = service.update_parallelism or total or 1
     batches = math.ceil(total / parallelism) if total else 0
-    started = min(total, len(current) + len(starting) + len(replacing))
-    state = service.update_state or ("completed" if len(current) == total else "updating")
+    # Each slot counts once, whether its old task is stopping, its new one starting, or both
+    # (stop-first and start-first alike): the batch under way is the one holding the last
+    # slot touched, so it never goes back while the update goes forward.
+    started = min(total, len(updated | in_flight))
+    state = service.update_state or ("completed" if len(updated) >= total else "updating")
     batch = min(batches, max(1, math.ceil(started / parallelism))) if batches else 0
-    in_batch = bool(starting or replacing)
+    in_batch = bool(in_flight)
     next_batch_at = None
-    if state in UPDATING and not in_batch and len(current) < total and service.update_delay:
+    if state in UPDATING and not in_batch and started < total and service.update_delay:
         stamps = [t.updated_at for t in current if t.updated_at]
         if stamps:
             next_batch_at = max(stamps) + timedelta(seconds=service.update_delay)
-            if started % parallelism == 0:
-                batch = min(batches, batch + 1)
+            if started % parallelism == 0:  # a whole batch is done: the next one is due
+                batch = min(batches, started // parallelism + 1)
     return replace(
         base,
+        done=min(len(updated), total),
         state=state,
         batch=batch,
         batches=batches,
         batch_running=in_batch,
         next_batch_at=next_batch_at,
     )
+
+
+def _update_slots(
+    picture: SwarmPicture, service: SwarmService, ready: set[str]
+) -> dict[object, str]:
+    """Where each slot of a service stands in a rolling update: "updated" (a task of the
+    current image runs in it), "in flight" (its new task is starting, or its old one is being
+    stopped for it) or "old". Tasks on a node that is down are left out; a new task that no
+    node has taken yet counts."""
+    slots: dict[object, str] = {}
+    rank = {"old": 0, "in flight": 1, "updated": 2}
+    for t in picture.tasks:
+        if t.service_name != service.name or t.state in TERMINAL:
+            continue
+        if t.node_hostname is not None and t.node_hostname not in ready:
+            continue
+        key = t.slot if t.slot is not None else t.node_hostname
+        new = t.image == service.image
+        if new and t.desired_state in WANTED:
+            where = "updated" if t.state == "running" else "in flight"
+        elif not new and t.desired_state in TERMINAL:
+            where = "in flight"  # stopped to make room for its new task
+        else:
+            where = "old"
+        if key not in slots or rank[where] > rank[slots[key]]:
+            slots[key] = where
+    return slots
 
 
 def _swarm_progress(picture: SwarmPicture, ready: set[str], *, at: datetime) -> Progress:

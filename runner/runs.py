@@ -14,10 +14,18 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, OperationalError, connection, connections, router, transaction
+from django.db import (
+    DatabaseError,
+    OperationalError,
+    connection,
+    connections,
+    models,
+    router,
+    transaction,
+)
 from django.utils import timezone
 from django_tasks_db import DatabaseBackend
 
@@ -26,10 +34,24 @@ from talks.models import SnippetLine
 from . import provider, rows, snapshots
 from .execute import run_docker
 from .models import Run, Sandbox
-from .picture import UPDATING, news, settled, summary, update_words
+from .picture import (
+    PAUSED,
+    TERMINAL,
+    UPDATING,
+    newest_error,
+    news,
+    node_settled,
+    picture_from_data,
+    removed_tasks_gone,
+    still_moving,
+    stuck_tasks,
+    summary,
+    task_failure,
+    update_words,
+)
 from .policy import Decision, PolicyLimits, check_command
 from .processes import worker_alive
-from .swarm import read_swarm
+from .swarm import SwarmPicture, read_swarm
 
 log = logging.getLogger(__name__)
 CONVERGING = {"service create", "service scale", "service update", "service rollback"}
@@ -97,7 +119,13 @@ RATE_FIELDS = ("visitor", "remote_addr", "created_at", "status")
 
 
 def _check_rate(visitor: Visitor, wanted: int) -> None:
-    """Per-visitor limits, counted in the database so every process sees the same numbers."""
+    """Per-visitor limits, counted in the database so every process sees the same numbers.
+
+    A request of ``wanted`` runs fits a limit when the runs already counted plus ``wanted``
+    stay within it. A block's Run all is one job that one worker runs line after line, so
+    a block longer than a limit is not refused for its length alone: it fits when nothing
+    else counts against that limit (no run in flight for the in-flight limit, none in the
+    last minute for the rates). Otherwise the message says why, and what to do."""
     connection = connections[Run.objects.db]
     ops = connection.ops
     since = ops.adapt_datetimefield_value(timezone.now() - timedelta(seconds=60))
@@ -110,18 +138,44 @@ def _check_rate(visitor: Visitor, wanted: int) -> None:
         )
         recent, from_addr, in_flight = cursor.fetchone()
     per_minute = settings.RUNNER_RATE_PER_MINUTE
-    if recent + wanted > per_minute:
+    most = settings.RUNNER_MAX_IN_FLIGHT
+    if _over(recent, wanted, per_minute):
+        if wanted > per_minute > 0:
+            raise RunRefused(
+                f"This block has {wanted} lines, more than the {per_minute} runs a minute a "
+                f"visitor may start, so Run all starts it only when you have started no other "
+                f"run in the last minute ({_runs(recent)} so far). Wait a minute and press Run "
+                "all again."
+            )
         raise RunRefused(
             f"Too many runs: at most {per_minute} a minute per visitor. Wait a minute and try "
             "again."
         )
-    if from_addr + wanted > 3 * per_minute:
+    if _over(from_addr, wanted, 3 * per_minute):
         raise RunRefused("Too many runs from your network address; wait a minute and try again.")
-    if in_flight + wanted > settings.RUNNER_MAX_IN_FLIGHT:
+    if _over(in_flight, wanted, most):
+        if wanted > most > 0:
+            raise RunRefused(
+                f"This block has {wanted} lines, more than the {most} runs you may have waiting "
+                f"at once, so Run all starts it only when none of yours is waiting or running; "
+                f"you have {_runs(in_flight)} waiting or running. Let them finish, then press "
+                "Run all again."
+            )
         raise RunRefused(
-            f"You already have {in_flight} run{'s' if in_flight != 1 else ''} waiting or "
-            f"running (at most {settings.RUNNER_MAX_IN_FLIGHT} at once); let them finish first."
+            f"You already have {_runs(in_flight)} waiting or running (at most {most} at "
+            "once); let them finish first."
         )
+
+
+def _over(counted: int, wanted: int, limit: int) -> bool:
+    """Would ``wanted`` more runs break the limit? A request larger than the limit by itself
+    (a long block, run as one job in order) fits when nothing else is counted; a limit of 0
+    allows nothing."""
+    return counted + wanted > limit and not (wanted > limit > 0 and counted == 0)
+
+
+def _runs(count: int) -> str:
+    return f"{count} run{'s' if count != 1 else ''}"
 
 
 def request_runs(*, lines: Sequence[SnippetLine], visitor: Visitor) -> list[Run]:
@@ -351,7 +405,7 @@ def execute_run(run: Run, sandbox: Sandbox | None = None) -> bool:
             _finish(run, Run.Status.FAILED, reason=problem)
             return False
     elif decision.subcommand in SETTLING:
-        _wait_until_settled(run, sandbox)
+        _wait_until_settled(run, sandbox, decision)
     _finish(run, Run.Status.SUCCEEDED, picture_later=read_only)
     _retrying(lambda: Sandbox.objects.filter(pk=sandbox.pk).update(last_used_at=timezone.now()))
     return True
@@ -411,10 +465,34 @@ def _convergence_text(picture, service_name: str) -> tuple[str, bool]:
         if updating and (message := news(service.update_message or "", words)):
             text += f" ({message})"
     converged = done == total and running == total and not updating
-    if state == "paused":
-        converged = True
-        text += ". The update paused: see `docker service ps` for the failing task"
+    if state in PAUSED:
+        converged = False  # a failure: _convergence_problem says so
     return text + ".", converged
+
+
+def _convergence_problem(
+    picture: SwarmPicture,
+    service_name: str,
+    *,
+    since: datetime | None = None,
+    rolls_back: bool = False,
+) -> str:
+    """Why waiting for this service to converge is pointless, quoting the engine's error;
+    "" while it may still converge. An update the engine paused (or rolled back, when the
+    command did not ask for a rollback) has failed; so have tasks that keep failing
+    (picture.task_failure: a single failure that the swarm replaces is not one)."""
+    service = next((s for s in picture.services if s.name == service_name), None)
+    if service is None:
+        return ""
+    state = service.update_state or ""
+    error = newest_error(picture, service_name) or (service.update_message or "")
+    if state in PAUSED:
+        what = "update" if state == "paused" else "rollback"
+        return f"{service_name}: the engine paused the {what} because a new task failed: {error}"
+    if state == "rollback_completed" and not rolls_back:
+        return f"{service_name}: the update failed, so the engine rolled it back: {error}"
+    failure = task_failure(picture, service_name, since=since)
+    return failure.text if failure else ""
 
 
 def _wait_for_convergence(run: Run, sandbox: Sandbox, service_name: str) -> str:
@@ -422,11 +500,15 @@ def _wait_for_convergence(run: Run, sandbox: Sandbox, service_name: str) -> str:
 
     Returns a problem for people when the engine stopped answering meanwhile, else "".
     """
-    deadline = time.monotonic() + settings.RUNNER_CONVERGE_SECONDS
+    began = time.monotonic()
+    deadline = began + settings.RUNNER_CONVERGE_SECONDS
     text = ""
-    track = snapshots.Tracker(
-        run, sandbox, service=service_name, kind=snapshots.kind_of(list(run.argv))
-    )
+    kind = snapshots.kind_of(list(run.argv))
+    rolls_back = kind == "rollback" or "--rollback" in run.argv
+    # Tasks that failed before the command ran are not its failures (a second of slack for
+    # the engine's clock, which stamps the tasks).
+    since = run.started_at - timedelta(seconds=1) if run.started_at else None
+    track = snapshots.Tracker(run, sandbox, service=service_name, kind=kind)
     while True:
         try:
             picture = read_swarm(sandbox.docker_host)
@@ -445,6 +527,11 @@ def _wait_for_convergence(run: Run, sandbox: Sandbox, service_name: str) -> str:
             run.converged = "Converged. " + text
             run.save(update_fields=["converged"])
             return ""
+        problem = _convergence_problem(picture, service_name, since=since, rolls_back=rolls_back)
+        if problem:
+            run.converged = f"Stopped waiting after {time.monotonic() - began:.1f} s. {text}"
+            run.save(update_fields=["converged"])
+            return problem
         if time.monotonic() > deadline:
             run.converged = (
                 f"Still converging after {settings.RUNNER_CONVERGE_SECONDS} s. {text} "
@@ -455,21 +542,72 @@ def _wait_for_convergence(run: Run, sandbox: Sandbox, service_name: str) -> str:
         time.sleep(0.5)
 
 
-def _wait_until_settled(run: Run, sandbox: Sandbox) -> None:
-    """After a command that makes the swarm move tasks (drain, rm): follow it to rest."""
+def _wait_until_settled(run: Run, sandbox: Sandbox, decision: Decision) -> None:
+    """After a command that makes the swarm move tasks: follow what it touched to rest.
+
+    `service rm`: until the removed services' tasks are gone. `node update`: until the
+    node's tasks have moved (picture.node_settled), for the services it concerns. Other
+    services are not waited for: one that never settles must not hold the worker."""
     started = time.monotonic()
-    # Shorter than convergence: another service that never settles must not hold the worker.
     bound = min(SETTLE_SECONDS, settings.RUNNER_CONVERGE_SECONDS)
     track = snapshots.Tracker(run, sandbox, service="", kind="converge")
-    picture = snapshots.wait(sandbox, done=settled, seconds=bound, on_read=track)
+    node = ""
+    if decision.subcommand == "service rm":
+        done = removed_tasks_gone
+        concerned: set[str] = set()
+    else:
+        node = _node_named(run.argv)
+        concerned = _services_on(run.snapshot_before, node)
+        done = functools.partial(node_settled, node=node, services=concerned)
+    picture = snapshots.wait(sandbox, done=done, seconds=bound, on_read=track)
     if picture is None:
         return  # the after-snapshot will be missing; the command's own output stands
     text = summary(track.sandbox.picture)
-    if settled(picture):
-        run.converged = f"Settled after {time.monotonic() - started:.1f} s: {text}."
+    took = time.monotonic() - started
+    stuck = stuck_tasks(picture, concerned)
+    if decision.subcommand == "service rm":
+        run.converged = (
+            f"Its tasks were gone after {took:.1f} s: {text}."
+            if done(picture)
+            else f"Its tasks were still stopping after {bound} s: {text}. The swarm picture "
+            "follows them."
+        )
+    elif done(picture):
+        run.converged = f"Settled after {took:.1f} s: {text}." + (f" {stuck}." if stuck else "")
     else:
-        run.converged = f"Still moving after {bound} s: {text}. The swarm picture follows it."
+        names = still_moving(picture, concerned)
+        moving = f"tasks of {', '.join(names)}" if names else f"tasks leaving {node}"
+        run.converged = (
+            f"Still moving after {bound} s ({moving}): {text}. The swarm picture follows it."
+        )
     run.save(update_fields=["converged"])
+
+
+def _node_named(argv: Sequence[str]) -> str:
+    """The node of `docker node update --availability X NODE` (the policy allows one)."""
+    names = []
+    skip = False
+    for arg in argv[3:]:
+        if skip:
+            skip = False
+        elif arg.startswith("-"):
+            skip = "=" not in arg  # every flag node update allows takes a value
+        else:
+            names.append(arg)
+    return names[-1] if names else ""
+
+
+def _services_on(before: dict | None, node: str) -> set[str]:
+    """Services a node update concerns: those with live tasks on the node before it, and
+    those with tasks waiting for a node (making a node active may place them)."""
+    if not before:
+        return set()
+    picture, _ = picture_from_data(before)
+    return {
+        t.service_name
+        for t in picture.tasks
+        if t.state not in TERMINAL and (t.node_hostname == node or t.state == "pending")
+    }
 
 
 def execute_runs(run_ids: Sequence[int]) -> None:
@@ -538,10 +676,26 @@ def recover_stuck_runs(*, only_dead_workers: bool = True) -> int:
                     reason="Skipped: an earlier line of this block did not finish.",
                     finished_at=timezone.now(),
                 )
-    for run in Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=stale):
+    queued = list(Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=stale))
+    # A later line of a long block waits its turn behind the earlier ones: not stuck while the
+    # block's job is at work (judged before closing any, which would look like work).
+    moving = {
+        batch for batch in {run.batch for run in queued} - {""} if _batch_moving(batch, since=stale)
+    }
+    for run in queued:
+        if run.batch in moving:
+            continue
         closed += Run.objects.filter(pk=run.pk, status=Run.Status.QUEUED).update(
             status=Run.Status.ERROR,
             reason="No worker picked this run up in time. Run it again.",
             finished_at=timezone.now(),
         )
     return closed
+
+
+def _batch_moving(batch: str, *, since: datetime) -> bool:
+    """Is a block's job still at work: a line of it running, or one finished lately?"""
+    lines = Run.objects.filter(batch=batch)
+    return lines.filter(
+        models.Q(status=Run.Status.RUNNING) | models.Q(finished_at__gte=since)
+    ).exists()
