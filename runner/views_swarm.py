@@ -104,6 +104,20 @@ def swarm_context(request: HttpRequest, *, block: int) -> dict:
     return context
 
 
+def _own_cells(request: HttpRequest, in_flight: list[Run]) -> bytes:
+    """The cells of the visitor's runs in flight on lines of this block, out of band: the day
+    page (the same for every reader) shows only finished runs, so after a reload this puts
+    back the cells that follow the visitor's own runs (runner/_own_cells.html)."""
+    block = _block(request)
+    runs = Run.objects.filter(
+        pk__in=[run.pk for run in in_flight], snippet_line__snippet_id=block
+    ).select_related("snippet_line")
+    latest = {run.snippet_line_id: run for run in runs.order_by("pk")}  # one cell per line
+    if not latest:
+        return b""
+    return render(request, "runner/_own_cells.html", {"own_cells": latest.values()}).content
+
+
 @require_GET
 def swarm(request: HttpRequest) -> HttpResponse:
     """The visitor's swarm: a polled fragment for htmx, else a page with the sandbox's runs."""
@@ -117,6 +131,8 @@ def swarm(request: HttpRequest) -> HttpResponse:
             # poll that finds nothing in flight any more gets the last picture, with 286.)
             return HttpResponse(status=204)
         response = render(request, "runner/_swarm.html#swarm", context)
+        if "seen" not in request.GET and context["in_flight"]:  # the block's first load
+            response.content += _own_cells(request, context["in_flight"])
         if not context["live"]:
             response.status_code = HttpResponseStopPolling.status_code
         return response

@@ -52,11 +52,15 @@ def queued(demo_day) -> Run:
     )
 
 
-def open_day(pages, page):
-    """The day page as the visitor sees it (their cookie, so their swarm), fully loaded."""
+def open_day(pages, page, run: Run):
+    """The day page as the visitor sees it (their cookie, so their swarm), scrolled to the
+    run's line: the block's swarm fragment then loads and brings back the visitor's cell in
+    flight (the page itself, the same for every reader, shows finished runs only)."""
     cookie = {"name": VISITOR_COOKIE, "value": cookie_value(VISITOR), "url": pages.base_url}
     page.context.add_cookies([cookie])
     page.goto(DAY_URL)
+    page.locator(f"#line-{run.snippet_line_id}-output").scroll_into_view_if_needed()
+    expect(page.locator(f"#line-{run.snippet_line_id}-output .run-cell")).to_be_visible()
     settle(page)
     return page
 
@@ -68,7 +72,7 @@ def claim(run: Run, **fields) -> None:
 
 
 def test_it_reads_a_polled_run_cell_out_only_when_it_changes(pages, page, queued):
-    open_day(pages, page)
+    open_day(pages, page, queued)
     output = page.locator(f"#line-{queued.snippet_line_id}-output")
     expect(output.locator(".run-cell")).to_have_attribute("data-status", "queued")
     page.evaluate(WATCH_LIVE_REGIONS)
@@ -90,7 +94,7 @@ def test_it_reads_a_polled_run_cell_out_only_when_it_changes(pages, page, queued
 
 def test_a_swap_keeps_the_focus_in_a_run_cell(pages, page, queued):
     claim(queued)
-    open_day(pages, page)
+    open_day(pages, page, queued)
     output = page.locator(f"#line-{queued.snippet_line_id}-output")
     history = output.get_by_role("link", name=re.compile("^History"))
     history.focus()
@@ -108,7 +112,7 @@ def test_a_swap_keeps_the_focus_in_a_run_cell(pages, page, queued):
 
 def test_a_swap_keeps_the_focus_and_the_open_details_in_the_swarm_picture(pages, page, queued):
     claim(queued)
-    open_day(pages, page)
+    open_day(pages, page, queued)
     swarm = page.locator("section.swarm")
     expect(swarm).to_have_attribute("data-live", "true")  # polled every second
     box = Sandbox.objects.get(visitor=VISITOR)
