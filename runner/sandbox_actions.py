@@ -107,6 +107,29 @@ def live_sandbox(visitor_key: str) -> Sandbox | None:
     )
 
 
+RESET_LINE = "(reset the sandbox)"
+
+
+def record_reset(*, visitor: Visitor, sandbox: Sandbox) -> Run:
+    """A reset in the audit trail, as the other sandbox actions (who, from where, when), and
+    counted by the rate limits like them; raises RunRefused. The worker's task does the
+    removal (runner.tasks.reset_sandbox): the row records the request."""
+    _check_rate(visitor, 1)
+    now = timezone.now()
+    return Run.objects.create(
+        sandbox=sandbox,
+        visitor=visitor.key,
+        user_id=visitor.user_id,
+        remote_addr=visitor.remote_addr,
+        line=RESET_LINE,
+        note="A sandbox action, not a line of the notes: the sandbox is removed, with "
+        "everything in it, and the next run starts a fresh one.",
+        status=Run.Status.SUCCEEDED,
+        started_at=now,
+        finished_at=now,
+    )
+
+
 def request_action(*, action: Action, visitor: Visitor, sandbox: Sandbox | None) -> Run:
     """Record the action as a run and queue it. Raises RunRefused like request_runs."""
     from .tasks import sandbox_action

@@ -19,8 +19,9 @@ from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 from talks.models import Snippet, SnippetLine
 
 from . import rows
-from .models import Run, RunnerStatus, Sandbox
+from .models import Run, RunnerStatus
 from .runs import RunRefused, Visitor, request_runs
+from .sandbox_actions import live_sandbox, record_reset
 from .tasks import reset_sandbox
 from .visitors import visitor_key
 
@@ -291,13 +292,12 @@ def sandbox_reset(request: HttpRequest) -> HttpResponse:
     if denied := _forbidden(request):
         return denied
     key = visitor_key(request)
-    had = (
-        key
-        and Sandbox.objects.filter(
-            visitor=key, status__in=[Sandbox.Status.STARTING, Sandbox.Status.READY]
-        ).exists()
-    )
+    had = live_sandbox(key)
     if had:
+        try:
+            record_reset(visitor=_visitor(request), sandbox=had)
+        except RunRefused as exc:
+            return _message(request, str(exc), status=exc.status, title="Your sandbox")
         reset_sandbox.enqueue(visitor=key)
         message = "Your sandbox is being removed; your next run starts in a fresh one."
     else:
