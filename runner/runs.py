@@ -9,6 +9,7 @@ the policy's argv with the real docker CLI, and waits (bounded) for the swarm to
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import secrets
 import time
@@ -91,7 +92,9 @@ def limits() -> PolicyLimits:
 
 
 def owner_label(visitor_key: str) -> str:
-    return f"v-{visitor_key[:16]}"
+    """The owner label's value: a digest of the visitor's key, not part of the key itself
+    (every Executed: line on the shared day page shows it)."""
+    return "v-" + hashlib.sha256(f"confnotes-owner:{visitor_key}".encode()).hexdigest()[:16]
 
 
 def decide(line: str, visitor_key: str) -> Decision:
