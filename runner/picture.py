@@ -234,6 +234,12 @@ class SwarmView:
         return sum(len(n.tasks) for n in self.nodes) + len(self.unassigned)
 
     @property
+    def lost_count(self) -> int:
+        """Tasks the engine still lists on a node that is down: counted apart, as they are
+        replaced on the nodes that are up (a service at 6/6 would read as 8 tasks)."""
+        return sum(len(n.tasks) for n in self.nodes if not n.ready)
+
+    @property
     def workers(self) -> tuple[NodeColumn, ...]:
         return tuple(n for n in self.nodes if n.role == "worker")
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.template.loader import render_to_string
 from django.test import Client
 from django.utils import timezone
 
@@ -129,6 +130,9 @@ def test_it_labels_tasks_on_a_down_node_and_stopping_tasks_in_words():
 
     down = view.nodes[1]
     assert (down.state, down.icon, down.ready) == ("down", "✗", False)
+    assert (view.task_count, view.lost_count) == (3, 1)
+    html = render_to_string("runner/_swarm.html#picture", {"view": view})
+    assert "<caption>Swarm: 2 nodes and 3 tasks (1 of them on a node that is down)," in html
     assert [(t.label, t.tone) for t in down.tasks] == [("running, node down", "lost")]
     assert [(t.name, t.label, t.tone) for t in view.nodes[0].tasks] == [
         ("vote.1", "running", "ok"),
