@@ -12,6 +12,7 @@ from django.utils import timezone
 
 
 class Sandbox(models.Model):
+    EXPIRED = "Expired."  # the error of a sandbox the reaper removed for its age (provider.reap)
     """A private Docker Engine in swarm mode, owned by one visitor (or waiting in the pool)."""
 
     class Status(models.TextChoices):

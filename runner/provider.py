@@ -378,7 +378,7 @@ def reap() -> list[str]:
     for row in expired:
         # A teardown that failed half-way is tried again, for the reason it was started for.
         stuck = row.status == Sandbox.Status.STOPPING and row.error
-        _forget(row, error=row.error if stuck else "Expired.")
+        _forget(row, error=row.error if stuck else Sandbox.EXPIRED)
         removed.append(row.name)
     if settings.RUNNER_MODE == "sandbox":
         keep = set(Sandbox.objects.filter(_live(), shared=False).values_list("name", flat=True))

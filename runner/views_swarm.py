@@ -74,6 +74,17 @@ def swarm_context(request: HttpRequest, *, block: int) -> dict:
             and last.finished_at > lately
         ):
             progress = [Progress.from_data(last.progress, now=now)]
+    # A visitor whose sandbox the reaper removed is told so, not "no sandbox yet": their
+    # services went with it (one query more, only for a visitor who has none now).
+    expired = bool(
+        key
+        and sandbox is None
+        and Sandbox.objects.filter(visitor=key)
+        .order_by("-created_at")
+        .values_list("error")[:1]
+        .first()
+        == (Sandbox.EXPIRED,)
+    )
     view = None
     if sandbox is not None and sandbox.picture:
         picture, at = picture_from_data(sandbox.picture)
@@ -84,6 +95,8 @@ def swarm_context(request: HttpRequest, *, block: int) -> dict:
         "block_id": block,  # not "block": inside {% block %}, Django sets that name
         "heading_level": _heading_level(request),
         "sandbox": sandbox,
+        "expired": expired,
+        "lifetimes": (settings.RUNNER_IDLE_TTL // 60, settings.RUNNER_HARD_TTL // 60),
         "view": view,
         "in_flight": list(reversed(in_flight)),
         "progress": progress[::-1],

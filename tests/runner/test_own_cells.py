@@ -1,6 +1,7 @@
-"""After a reload, the visitor's own runs in flight come back under their lines: the day page
-(the same for every reader) shows finished runs only, so the block's swarm fragment brings their
-cells out of band when it first loads (runner.views_swarm._own_cells)."""
+"""The block's swarm fragment, per visitor. After a reload, the visitor's own runs in flight come
+back under their lines: the day page (the same for every reader) shows finished runs only, so the
+fragment brings their cells out of band when it first loads (runner.views_swarm._own_cells). And
+a visitor whose sandbox expired is told so."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from runner.models import Run, RunnerStatus
+from runner.models import Run, RunnerStatus, Sandbox
 from runner.visitors import VISITOR_COOKIE, cookie_value
 from talks.models import SnippetLine
 from tests.runner.swarm_fixtures import give_sandbox
@@ -60,3 +61,14 @@ def test_only_the_first_load_of_its_own_block_and_only_the_visitors_runs(running
         status=Run.Status.SUCCEEDED, finished_at=timezone.now()
     )
     assert "hx-swap-oob" not in visitor().get(f"/swarm/?block={block}", **HX).content.decode()
+
+
+def test_a_visitor_whose_sandbox_expired_is_told_so(running):
+    """The reaper removed it, with the services in it: not "You have no sandbox yet"."""
+    Run.objects.all().delete()
+    Sandbox.objects.update(status=Sandbox.Status.GONE, error=Sandbox.EXPIRED)
+    html = visitor().get("/swarm/?block=1", **HX).content.decode()
+    assert "Your sandbox expired (a sandbox lasts 30 minutes without a run, 120 in all)" in html
+    assert "no sandbox yet" not in html
+    Sandbox.objects.update(error="Reset by its visitor.")
+    assert "no sandbox yet" in visitor().get("/swarm/?block=1", **HX).content.decode()
