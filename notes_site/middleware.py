@@ -27,12 +27,14 @@ class ReaderErrorPagesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if settings.DEBUG:
-            try:  # resolved again by the handler, only in development
+        response = self.get_response(request)
+        if response.status_code == 404 and settings.DEBUG:
+            # An address no pattern matches reaches here as Django's technical page; only
+            # then is it resolved again (a view's own 404 answer matches a pattern).
+            try:
                 get_resolver(getattr(request, "urlconf", None)).resolve(request.path_info)
             except Resolver404 as exception:
                 return _not_found_page(request, exception)
-        response = self.get_response(request)
         if response.status_code == 405 and not _has_body(response) and not request.htmx:
             return _not_allowed_page(request, response)
         return response
