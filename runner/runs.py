@@ -682,9 +682,7 @@ def recover_stuck_runs(*, only_dead_workers: bool = True) -> int:
     queued = list(Run.objects.filter(status=Run.Status.QUEUED, created_at__lt=stale))
     # A later line of a long block waits its turn behind the earlier ones: not stuck while the
     # block's job is at work (judged before closing any, which would look like work).
-    moving = {
-        batch for batch in {run.batch for run in queued} - {""} if _batch_moving(batch, since=stale)
-    }
+    moving = _batches_moving({run.batch for run in queued} - {""}, since=stale)
     for run in queued:
         if run.batch in moving:
             continue
@@ -696,9 +694,11 @@ def recover_stuck_runs(*, only_dead_workers: bool = True) -> int:
     return closed
 
 
-def _batch_moving(batch: str, *, since: datetime) -> bool:
-    """Is a block's job still at work: a line of it running, or one finished lately?"""
-    lines = Run.objects.filter(batch=batch)
-    return lines.filter(
+def _batches_moving(batches: set[str], *, since: datetime) -> set[str]:
+    """The blocks' jobs still at work (a line running, or one finished lately), in one query."""
+    if not batches:
+        return set()
+    lines = Run.objects.filter(batch__in=batches).filter(
         models.Q(status=Run.Status.RUNNING) | models.Q(finished_at__gte=since)
-    ).exists()
+    )
+    return set(lines.values_list("batch", flat=True).distinct())
