@@ -17,6 +17,7 @@ import logging
 import os
 import select
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,23 @@ SUFFIX = ".sock"
 
 def wakeup_dir() -> Path:
     return Path(settings.RUNNER_WAKEUP_DIR)
+
+
+def listening(directory: Path | None = None) -> Iterator[tuple[Path, int]]:
+    """The workers' wake-up sockets in ``directory`` (default: RUNNER_WAKEUP_DIR), with the
+    pid each is named for. Raises OSError if the directory cannot be read."""
+    for path in (directory or wakeup_dir()).glob(f"worker-*{SUFFIX}"):
+        pid = path.name.removeprefix("worker-").removesuffix(SUFFIX)
+        if pid.isdigit():
+            yield path, int(pid)
+
+
+def others_alive() -> bool:
+    """Is a worker other than this process listening here, and alive?"""
+    try:
+        return any(pid != os.getpid() and worker_alive(pid) for _, pid in listening())
+    except OSError:
+        return False
 
 
 def wake_workers() -> int:
@@ -75,9 +93,8 @@ class Alarm:
 
     def _remove_stale(self) -> None:
         """Sockets of workers that died without closing: nobody answers on them."""
-        for path in self.directory.glob(f"worker-*{SUFFIX}"):
-            pid = path.name.removeprefix("worker-").removesuffix(SUFFIX)
-            if pid.isdigit() and not worker_alive(int(pid)):
+        for path, pid in listening(self.directory):
+            if not worker_alive(pid):
                 with contextlib.suppress(OSError):
                     path.unlink()
 

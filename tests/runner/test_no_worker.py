@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from runner import provider, runs
+from runner import provider, runs, wakeup
 from runner.management.commands import run_worker
 from runner.models import Run, RunnerStatus
 from runner.worker import WakeableWorker
@@ -64,7 +64,7 @@ def test_a_worker_that_stops_while_another_runs_says_nothing(
     client, line, runner_up, wakeups, monkeypatch
 ):
     (wakeups / "worker-4242.sock").touch()
-    monkeypatch.setattr(run_worker, "worker_alive", lambda pid: pid == 4242)
+    monkeypatch.setattr(wakeup, "worker_alive", lambda pid: pid == 4242)
     run_worker.say_goodbye()
     assert 'aria-label="Run: docker service ls"' in client.get(DAY_URL).content.decode()
     assert RunnerStatus.current().available

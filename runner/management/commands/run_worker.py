@@ -1,28 +1,15 @@
 import logging
-import os
 import threading
 
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from runner import provider, runs
+from runner import provider, runs, wakeup
 from runner.models import RunnerStatus
-from runner.processes import worker_alive
-from runner.wakeup import SUFFIX, Alarm, wakeup_dir
+from runner.wakeup import Alarm
 from runner.worker import WakeableWorker
 
 log = logging.getLogger(__name__)
-
-
-def others_running() -> bool:
-    """Is another worker running on this machine (listening for wake-ups, and alive)?"""
-    own = f"worker-{os.getpid()}{SUFFIX}"
-    try:
-        paths = [p for p in wakeup_dir().glob(f"worker-*{SUFFIX}") if p.name != own]
-    except OSError:
-        return False
-    pids = (p.name.removeprefix("worker-").removesuffix(SUFFIX) for p in paths)
-    return any(pid.isdigit() and worker_alive(int(pid)) for pid in pids)
 
 
 def say_goodbye() -> None:
@@ -30,7 +17,7 @@ def say_goodbye() -> None:
     process stops offering Run now instead of once the heartbeat goes stale. Workers on other
     machines write their heartbeat again within --housekeeping seconds."""
     try:
-        if others_running():
+        if wakeup.others_alive():
             return
         RunnerStatus.record_stopped(worker=provider.worker_id())
         log.info("no worker left running here: recorded that runs cannot start")
