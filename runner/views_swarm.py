@@ -76,15 +76,8 @@ def swarm_context(request: HttpRequest, *, block: int) -> dict:
             progress = [Progress.from_data(last.progress, now=now)]
     # A visitor whose sandbox the reaper removed is told so, not "no sandbox yet": their
     # services went with it (one query more, only for a visitor who has none now).
-    expired = bool(
-        key
-        and sandbox is None
-        and Sandbox.objects.filter(visitor=key)
-        .order_by("-created_at")
-        .values_list("error")[:1]
-        .first()
-        == (Sandbox.EXPIRED,)
-    )
+    errors = Sandbox.objects.filter(visitor=key).order_by("-created_at").values_list("error")
+    expired = bool(key and sandbox is None and errors.first() == (Sandbox.EXPIRED,))
     view = None
     if sandbox is not None and sandbox.picture:
         picture, at = picture_from_data(sandbox.picture)
