@@ -116,17 +116,26 @@ def record_reset(*, visitor: Visitor, sandbox: Sandbox) -> Run:
     removal (runner.tasks.reset_sandbox): the row records the request."""
     _check_rate(visitor, 1)
     now = timezone.now()
-    return Run.objects.create(
-        sandbox=sandbox,
-        visitor=visitor.key,
-        user_id=visitor.user_id,
-        remote_addr=visitor.remote_addr,
+    return _record(
+        visitor,
+        sandbox,
         line=RESET_LINE,
         note="A sandbox action, not a line of the notes: the sandbox is removed, with "
         "everything in it, and the next run starts a fresh one.",
         status=Run.Status.SUCCEEDED,
         started_at=now,
         finished_at=now,
+    )
+
+
+def _record(visitor: Visitor, sandbox: Sandbox | None, **fields) -> Run:
+    """A sandbox action's row in the audit trail: who asked, from where, on which sandbox."""
+    return Run.objects.create(
+        sandbox=sandbox,
+        visitor=visitor.key,
+        user_id=visitor.user_id,
+        remote_addr=visitor.remote_addr,
+        **fields,
     )
 
 
@@ -151,14 +160,7 @@ def request_action(*, action: Action, visitor: Visitor, sandbox: Sandbox | None)
             "Your last sandbox action is still under way; wait for it to finish.", status=409
         )
     with transaction.atomic():
-        run = Run.objects.create(
-            sandbox=sandbox,
-            visitor=visitor.key,
-            user_id=visitor.user_id,
-            remote_addr=visitor.remote_addr,
-            line=action.line,
-            note=action.note,
-        )
+        run = _record(visitor, sandbox, line=action.line, note=action.note)
         transaction.on_commit(
             lambda: sandbox_action.enqueue(
                 run_id=run.pk, kind=action.kind, nodes=action.nodes, node=action.node
