@@ -10,6 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
+
+from runner.models import RunnerStatus
+from talks.models import SnippetLine
 
 
 @pytest.fixture
@@ -58,3 +62,17 @@ def engine_socket(tmp_path):
     threading.Thread(target=serve, daemon=True).start()
     yield f"unix://{path}", replies, requests
     server.close()
+
+
+@pytest.fixture
+def line(demo_day):
+    """The demo day's `docker service ls`, a line the policy allows."""
+    return SnippetLine.objects.get(command="docker service ls")
+
+
+@pytest.fixture
+def runner_up(db):
+    """A fresh heartbeat of a worker that can run: the pages offer Run."""
+    return RunnerStatus.objects.create(
+        pk=1, available=True, explanation="Sandboxes available.", checked_at=timezone.now()
+    )

@@ -12,17 +12,11 @@ from django.utils import timezone
 
 from runner.models import Run
 from runner.visitors import VISITOR_COOKIE, cookie_value
-from talks.models import SnippetLine
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
 COOKIE_WORDS = "Your browser did not send this site&#x27;s cookie"
 RELOAD = "Reload the page (cookies must be allowed for this site) and press Run again."
-
-
-@pytest.fixture
-def line(demo_day):
-    return SnippetLine.objects.get(command="docker service ls")
 
 
 def strict() -> Client:

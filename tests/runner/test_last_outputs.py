@@ -16,11 +16,6 @@ DAY_URL = "/c/dockercon-2016/day-1/"
 S = Run.Status
 
 
-@pytest.fixture
-def line(demo_day):
-    return SnippetLine.objects.get(command="docker service ls")
-
-
 def run(line: SnippetLine, status: str, **fields) -> Run:
     finished = None if status in Run.IN_FLIGHT else timezone.now()
     return Run.objects.create(

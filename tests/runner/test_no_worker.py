@@ -15,24 +15,11 @@ from runner import provider, runs, wakeup
 from runner.management.commands import run_worker
 from runner.models import Run, RunnerStatus
 from runner.worker import WakeableWorker
-from talks.models import SnippetLine
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
 DAY_URL = "/c/dockercon-2016/day-1/"
 NO_RUNNER = "No runner is running right now"
-
-
-@pytest.fixture
-def line(demo_day):
-    return SnippetLine.objects.get(command="docker service ls")
-
-
-@pytest.fixture
-def runner_up(db):
-    return RunnerStatus.objects.create(
-        pk=1, available=True, explanation="Sandboxes available.", checked_at=timezone.now()
-    )
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from django.test import Client
 from django.utils import timezone
 
 from runner import sandbox_actions, snapshots
-from runner.models import Run, RunnerStatus, Sandbox
+from runner.models import Run, Sandbox
 from runner.picture import (
     PALETTE_SIZE,
     Progress,
@@ -297,13 +297,6 @@ def test_it_tells_progress_kinds_apart_by_command():
 
 
 # -- the fragment -------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def runner_up(db):
-    return RunnerStatus.objects.create(
-        pk=1, available=True, explanation="Sandboxes available.", checked_at=timezone.now()
-    )
 
 
 def visitor_client(key: str = "a" * 24) -> Client:

@@ -14,9 +14,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from runner.models import Run, RunnerStatus, Sandbox
+from runner.models import Run, Sandbox
 from runner.picture import Progress
-from talks.models import SnippetLine
 from tests.runner.swarm_fixtures import big_picture, give_sandbox, stored
 from tests.visitors import as_visitor
 
@@ -24,18 +23,6 @@ pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
 VISITOR = "a" * 24
 DAY_URL = "/c/dockercon-2016/day-1/"
-
-
-@pytest.fixture
-def line(demo_day):
-    return SnippetLine.objects.get(command="docker service ls")
-
-
-@pytest.fixture
-def runner_up(db):
-    return RunnerStatus.objects.create(
-        pk=1, available=True, explanation="Sandboxes available.", checked_at=timezone.now()
-    )
 
 
 def cell_seen(html: str) -> str:

@@ -24,21 +24,9 @@ HX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture
-def line(demo_day):
-    return SnippetLine.objects.get(command="docker service ls")
-
-
-@pytest.fixture
 def bad_line(demo_day):
     snippet = Snippet.objects.get()
     return SnippetLine.objects.create(snippet=snippet, position=9, command="docker run -it alpine")
-
-
-@pytest.fixture
-def runner_up(db):
-    return RunnerStatus.objects.create(
-        pk=1, available=True, explanation="Sandboxes available.", checked_at=timezone.now()
-    )
 
 
 def test_it_refuses_a_disallowed_line_with_its_reason_and_records_it(client, bad_line):
