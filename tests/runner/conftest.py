@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from runner.models import RunnerStatus
+from runner.models import RunnerStatus, Sandbox
 from talks.models import SnippetLine
 
 
@@ -75,4 +75,23 @@ def runner_up(db):
     """A fresh heartbeat of a worker that can run: the pages offer Run."""
     return RunnerStatus.objects.create(
         pk=1, available=True, explanation="Sandboxes available.", checked_at=timezone.now()
+    )
+
+
+FAKE_HOST = "unix:///nonexistent/confnotes-fake-docker.sock"
+
+
+@pytest.fixture
+def fake_shared_engine(settings):
+    """Runs go to a "shared" engine at FAKE_HOST: a fake `docker` binary answers for it
+    (``fake_docker``), and the worker knows it already (a ready Sandbox row)."""
+    settings.RUNNER_MODE = "shared"
+    settings.RUNNER_SHARED_DOCKER_HOST = FAKE_HOST
+    settings.RUNNER_TIMEOUT = 5
+    return Sandbox.objects.create(
+        name="shared",
+        shared=True,
+        status=Sandbox.Status.READY,
+        docker_host=FAKE_HOST,
+        engine_version="20.10.24-fake",
     )

@@ -18,14 +18,13 @@ from django.utils import timezone
 
 from runner import picture as swarm_picture
 from runner import runs, snapshots
-from runner.models import Run, Sandbox
+from runner.models import Run
 from runner.swarm import SwarmPicture
 from tests.factories import lone_line
 from tests.runner.swarm_fixtures import T0, node, service, task
 
 BAD = "nosuch/image:zzz"
 NO_SUCH = "No such image: nosuch/image:zzz"
-FAKE_HOST = "unix:///nonexistent/confnotes-fake-docker.sock"
 VISITOR = "0123456789abcdef01234567"
 
 
@@ -115,19 +114,10 @@ def test_a_paused_update_is_a_failure_quoting_the_failed_task():
 
 
 @pytest.fixture
-def shared_engine(settings, fake_docker):
-    settings.RUNNER_MODE = "shared"
-    settings.RUNNER_SHARED_DOCKER_HOST = FAKE_HOST
-    settings.RUNNER_TIMEOUT = 5
+def shared_engine(settings, fake_docker, fake_shared_engine):
     settings.RUNNER_CONVERGE_SECONDS = 4  # the old code waited it out, then said "succeeded"
     fake_docker('#!/bin/sh\necho "p9o1lv2be2o9wpllhiqhzulfh"\n')
-    return Sandbox.objects.create(
-        name="shared",
-        shared=True,
-        status=Sandbox.Status.READY,
-        docker_host=FAKE_HOST,
-        engine_version="20.10.24-fake",
-    )
+    return fake_shared_engine
 
 
 def swarm_reads(monkeypatch, make):

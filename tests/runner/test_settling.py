@@ -15,12 +15,11 @@ from django.utils import timezone
 
 from runner import picture as swarm_picture
 from runner import runs, snapshots
-from runner.models import Run, Sandbox
+from runner.models import Run
 from runner.swarm import SwarmPicture
 from tests.factories import lone_line
 from tests.runner.swarm_fixtures import T0, node, service, task
 
-FAKE_HOST = "unix:///nonexistent/confnotes-fake-docker.sock"
 VISITOR = "0123456789abcdef01234567"
 NO_NODE = "no suitable node (1 node not available for new tasks)"
 
@@ -86,19 +85,10 @@ def test_a_drained_node_is_done_once_its_tasks_left_whatever_other_services_do()
 
 
 @pytest.fixture
-def shared_engine(settings, fake_docker, monkeypatch):
-    settings.RUNNER_MODE = "shared"
-    settings.RUNNER_SHARED_DOCKER_HOST = FAKE_HOST
-    settings.RUNNER_TIMEOUT = 5
+def shared_engine(fake_docker, fake_shared_engine, monkeypatch):
     monkeypatch.setattr(runs, "SETTLE_SECONDS", 4)  # the old code waited all of it out
     fake_docker("#!/bin/sh\necho done\n")
-    return Sandbox.objects.create(
-        name="shared",
-        shared=True,
-        status=Sandbox.Status.READY,
-        docker_host=FAKE_HOST,
-        engine_version="20.10.24-fake",
-    )
+    return fake_shared_engine
 
 
 def swarm_reads(monkeypatch, before, after):
