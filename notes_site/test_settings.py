@@ -17,7 +17,13 @@ RUNNER_POOL_SIZE = 0
 # Engine tests keep sandboxes in pytest's private (0700) tmp dirs, which --userns-remap cannot
 # traverse; tests/integration/test_faults.py runs the production default, remapped.
 RUNNER_USERNS_REMAP = False
-RUNNER_BASE_DIR = Path(os.environ.get("RUNNER_BASE_DIR", "/tmp/confnotes-test-sandboxes"))  # noqa: F405,S108
+# Tests that want sandboxes take the `sandboxes` fixture (a directory of their own, reaped after
+# each test). Any other test that ends up starting one starts it here, in a directory of this
+# run's own (runs may overlap), which tests/conftest.py reaps when the run ends.
+TEST_SANDBOXES_DIR = Path("/tmp/confnotes-test-sandboxes")  # noqa: F405,S108
+RUNNER_BASE_DIR = Path(  # noqa: F405
+    os.environ.get("RUNNER_BASE_DIR", TEST_SANDBOXES_DIR / f"run-{os.getpid()}")
+)
 RUNNER_IMAGES_DIR = Path(os.environ.get("RUNNER_IMAGES_DIR", "/tmp/confnotes-test-images"))  # noqa: F405,S108
 
 # A file, not memory: engine tests start a real worker process that must see the test database.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from shutil import which
 
@@ -48,6 +49,41 @@ def pytest_sessionstart(session):
         pid = path.name.removeprefix("test-confnotes-").split(".", 1)[0]
         if pid.isdigit() and not worker_alive(int(pid)):
             path.unlink(missing_ok=True)
+    # Likewise the sandboxes that tests of a run killed halfway left (see pytest_sessionfinish).
+    for path in Path(settings.TEST_SANDBOXES_DIR).glob("run-*"):
+        pid = path.name.removeprefix("run-")
+        if pid.isdigit() and not worker_alive(int(pid)):
+            _reap_test_sandboxes(path)
+
+
+def pytest_sessionfinish(session):
+    """A test that pressed Run without the ``sandboxes`` fixture started a real sandbox in this
+    run's default directory (test_settings.RUNNER_BASE_DIR); stop them all, and say so."""
+    from django.conf import settings
+
+    base_dir = Path(settings.TEST_SANDBOXES_DIR) / f"run-{os.getpid()}"
+    if base_dir.is_dir():
+        session.config.stash[_LEFT_BEHIND] = _reap_test_sandboxes(base_dir)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    if left := config.stash.get(_LEFT_BEHIND, []):
+        terminalreporter.write_line(
+            f"Reaped {len(left)} sandbox(es) that tests started without the `sandboxes` fixture:"
+            f" {', '.join(left)}. Give those tests the fixture.",
+            yellow=True,
+        )
+
+
+_LEFT_BEHIND = pytest.StashKey[list]()
+
+
+def _reap_test_sandboxes(base_dir: Path) -> list[str]:
+    from runner.sandbox import reap_sandboxes
+
+    removed = reap_sandboxes(base_dir=base_dir)
+    shutil.rmtree(base_dir, ignore_errors=True)
+    return removed
 
 
 def pytest_runtest_setup(item):
