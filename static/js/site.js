@@ -29,20 +29,22 @@ function copyText(text) {
   return ok ? Promise.resolve() : Promise.reject(new Error("copy failed"));
 }
 
-// <button data-copy>: a real button, for Enter and Space, shown from here (site.css). It
-// copies its command line as shown, without the "$ " prompt; data-copy="all", every line of
-// its block.
+// <button data-copy>: a real button (Enter, Space), shown from here (site.css). It copies its
+// line without the "$ " prompt, or with data-copy="all" its block's lines; refused, it selects
+// a line for Ctrl+C (a block's lines have controls between them).
 document.documentElement.classList.add("can-copy");
 on("click", (event) => {
   const button = event.target.closest("button[data-copy]");
   if (!button) return;
   const scope = button.closest(button.dataset.copy === "all" ? ".snippet" : ".snippet-line");
-  const lines = [...scope.querySelectorAll("pre.highlight > code")].map(
-    (code) => code.textContent.replace(/^\$ /, "")
-  );
-  copyText(lines.join("\n")).then(
+  const codes = [...scope.querySelectorAll("pre.highlight > code")];
+  copyText(codes.map((code) => code.textContent.replace(/^\$ /, "")).join("\n")).then(
     () => announce(button, "Copied"),
-    () => announce(button, "Press Ctrl+C")
+    () => {
+      if (codes[1]) return announce(button, "Copy failed");
+      getSelection().selectAllChildren(codes[0]);
+      announce(button, "Press Ctrl+C");
+    }
   );
 });
 

@@ -175,6 +175,14 @@ def test_a_refused_copy_says_how_to_copy(pages, demo_day):
     page.goto(DAY_URL)
     page.get_by_role("button", name=COPY_LINE).click()
     expect(page.get_by_role("status").filter(has_text="Press Ctrl+C")).to_have_count(1)
+    # The line is selected, and Ctrl+C copies it without the "$ " prompt (user-select: none).
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.keyboard.press("Control+C")
+    assert page.evaluate("() => navigator.clipboard.readText()") == "docker service scale vote=6"
+    # A block's lines have buttons and outputs between them: no selection would copy them alone.
+    page.get_by_role("button", name="Copy all:").first.click()
+    expect(page.get_by_role("status").filter(has_text="Copy failed")).to_have_count(1)
+    assert not pages.errors, pages.errors
 
 
 def test_copy_buttons_show_only_with_javascript(pages, demo_day):
