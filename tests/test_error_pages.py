@@ -1,5 +1,6 @@
 """What readers see when an address is wrong: the site's own 404 even in development (make run
-sets DEBUG), and a page, not a blank, for an action's address opened in the browser (405)."""
+sets DEBUG), and a page, not a blank, for an action's address opened in the browser (405); in
+production the site's own 400, 403 and 500 pages too."""
 
 import pytest
 from django.test import Client
@@ -95,3 +96,33 @@ def test_it_keeps_the_short_answer_for_htmx(client, demo_day):
     assert response.status_code == 405
     assert response.content == b""
     assert response["Allow"] == "POST"
+
+
+@pytest.mark.urls("tests.test_error_pages")
+def test_a_server_error_gets_the_sites_own_page_in_production():
+    response = Client(raise_request_exception=False).get("/boom/")
+    assert response.status_code == 500
+    html = response.content.decode()
+    assert "Something went wrong on our side" in html and "a bug" not in html
+    assert 'href="/static/css/site.css"' in html
+    # Rendered without the site's URLconf here: the home link falls back, it does not raise.
+    assert '<a href="/">home page</a>' in html
+    assert "<script" not in html and "style=" not in html  # the CSP allows neither inline
+
+
+def test_a_host_not_allowed_gets_the_sites_own_400_page(client):
+    response = client.get("/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "This request could not be read" in html
+    assert '<a href="/">home page</a>' in html
+
+
+def test_a_permission_denied_gets_the_sites_own_403_page(client, django_user_model):
+    editor = django_user_model.objects.create_user(username="new", password="x", is_staff=True)
+    client.force_login(editor)
+    response = client.get("/admin/talks/day/")
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert "You may not do this" in html
+    assert "An administrator can give it to you" in html
