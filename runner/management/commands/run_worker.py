@@ -1,7 +1,10 @@
+import argparse
 import logging
+import math
 import threading
 
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
 from runner import provider, runs, wakeup
@@ -54,13 +57,35 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument(
             "--interval",
-            type=float,
+            type=seconds,
             default=0.5,
-            help="Seconds between queue polls; queued work also wakes the worker at once.",
+            metavar="SECONDS",
+            help="Seconds between queue polls; queued work also wakes the worker at once "
+            "(default: 0.5).",
         )
-        parser.add_argument("--housekeeping", type=float, default=30.0)
+        parser.add_argument(
+            "--housekeeping",
+            type=seconds,
+            default=30.0,
+            metavar="SECONDS",
+            help="Seconds between housekeeping rounds: heartbeat, closing runs a dead worker "
+            "left behind, reaping expired sandboxes, filling the warm pool (default: 30). "
+            "Keep it under RUNNER_HEARTBEAT_STALE, or the site thinks no worker runs.",
+        )
 
     def handle(self, *args, interval: float, housekeeping: float, **options) -> None:
+        # Options given to call_command() as keywords skip the parser's checks.
+        try:
+            interval = seconds(interval, option="--interval")
+            housekeeping = seconds(housekeeping, option="--housekeeping")
+        except argparse.ArgumentTypeError as exc:
+            raise CommandError(str(exc)) from None
+        if housekeeping >= settings.RUNNER_HEARTBEAT_STALE:
+            self.stderr.write(
+                f"Warning: --housekeeping {housekeeping:g} is not under RUNNER_HEARTBEAT_STALE "
+                f"({settings.RUNNER_HEARTBEAT_STALE} s): between two rounds the site will say "
+                "that no worker runs."
+            )
         logging.basicConfig(level=logging.INFO)
         housekeeping_every = housekeeping
 
@@ -89,3 +114,19 @@ class Command(BaseCommand):
 
 
 HOUSEKEEPING_JOIN_SECONDS = 30
+MAX_SECONDS = 86_400.0  # a day: more than any use, and far below what select() refuses
+
+
+def seconds(value: str | float, *, option: str = "") -> float:
+    """A positive, finite number of seconds, up to a day (an argparse type: argparse names the
+    option itself in front of the message)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not (math.isfinite(number) and 0 < number <= MAX_SECONDS):
+        raise argparse.ArgumentTypeError(
+            f"{option} must be a positive number of seconds, at most {MAX_SECONDS:g} "
+            f"(not {value!r})".lstrip()
+        )
+    return number
