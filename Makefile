@@ -6,15 +6,28 @@ STAMP := $(VENV)/.installed
 # The test settings explicitly: a DJANGO_SETTINGS_MODULE in the environment must not win.
 PYTEST := $(VENV)/bin/pytest --ds=notes_site.test_settings
 AXE := tests/e2e/axe/node_modules/axe-core/axe.min.js
+NPM := $(shell command -v npm 2>/dev/null)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: help venv setup run worker test test-fast test-engine test-browser test-postgres lint format bench clean axe
 
 help:
-	@echo "make run    - set up and serve the demo site on http://$(HOST):$(PORT)/"
-	@echo "make test   - set up and run the whole test suite (lint + pytest)"
-	@echo "make bench  - run the benchmarks (ratios against a baseline measured alongside)"
+	@echo "make run           - set up and serve the demo site on http://$(HOST):$(PORT)/ with the task worker"
+	@echo "make test          - set up and run the whole test suite (lint + pytest; see README: Tests)"
+	@echo "make test-fast     - the tests that need neither Docker engines nor a browser"
+	@echo "make test-engine   - the tests on real sandbox engines (root, docker.io iproute2 util-linux busybox-static)"
+	@echo "make test-browser  - the browser tests (chromium; nodejs npm for the accessibility checks)"
+	@echo "make test-postgres - the database tests on PostgreSQL (set DATABASE_URL=postgres://...)"
+	@echo "make lint          - ruff check and ruff format --check"
+	@echo "make format        - ruff format and ruff check --fix"
+	@echo "make bench         - run the benchmarks (ratios against a baseline measured alongside)"
+	@echo "make worker        - set up and run one task worker (root for private sandboxes)"
+	@echo "make setup         - create the virtualenv, migrate the database and load the demo notes"
+	@echo "make venv          - create the virtualenv in $(VENV) with the pinned requirements"
+	@echo "make axe           - install axe-core for the accessibility checks (npm ci; needs nodejs npm)"
+	@echo "make clean         - remove the virtualenv, var/ (the database too), staticfiles/, caches, axe-core"
+	@echo "make help          - this list"
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version))."; exit 1; }
@@ -32,6 +45,11 @@ $(AXE): tests/e2e/axe/package.json tests/e2e/axe/package-lock.json
 	@touch $(AXE)
 
 axe: $(AXE)
+
+# `make test` and `make test-browser` install axe-core where npm is; without npm they go on and
+# say so once: the accessibility checks then skip (and fail in CI, as a missing Chromium does).
+AXE_IF_NPM := $(if $(NPM),axe)
+AXE_NOTE := $(if $(NPM)$(wildcard $(AXE)),,@echo "Note: the accessibility checks need nodejs and npm (apt-get install nodejs npm); without them they are skipped (and fail in CI).")
 
 setup: venv
 	@mkdir -p var
@@ -52,7 +70,8 @@ format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: venv lint axe
+test: venv lint $(AXE_IF_NPM)
+	$(AXE_NOTE)
 	$(PYTEST)
 
 test-fast: venv
@@ -61,7 +80,8 @@ test-fast: venv
 test-engine: venv
 	$(PYTEST) -m engine
 
-test-browser: venv axe
+test-browser: venv $(AXE_IF_NPM)
+	$(AXE_NOTE)
 	$(PYTEST) -m browser
 
 bench: setup
