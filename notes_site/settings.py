@@ -6,55 +6,22 @@ variable; the README lists them. Development defaults are safe for 127.0.0.1 onl
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from .env import envbool, envchoice, envhosts, envint, envorigins, envstr, envzone
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def envstr(name: str, default: str) -> str:
-    return os.environ.get(name, default)
-
-
-def envbool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    lowered = value.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}.")
-
-
-def envint(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
-
-
-def envlist(name: str, default: list[str]) -> list[str]:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return [item.strip() for item in value.split(",") if item.strip()]
-
 
 DEBUG = envbool("DEBUG", False)
 _DEV_SECRET = "insecure-development-key-only-for-127.0.0.1"  # noqa: S105 (DEBUG only)
 SECRET_KEY = envstr("SECRET_KEY", _DEV_SECRET if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
-CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", [])
+ALLOWED_HOSTS = envhosts("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = envorigins("CSRF_TRUSTED_ORIGINS")
 SITE_NAME = envstr("SITE_NAME", "Confnotes")
 
 INSTALLED_APPS = [
@@ -120,14 +87,14 @@ DATABASES = {
         # Kept open between requests and worker polls: opening SQLite anew (with its PRAGMAs)
         # costs about a millisecond each time. Checked before reuse, so a restarted
         # PostgreSQL costs one reconnect, not an error.
-        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60),
+        conn_max_age=envint("DATABASE_CONN_MAX_AGE", 60, minimum=0, unit="seconds"),
         conn_health_checks=True,
     )
 }
 # SQLite's page cache is 2 MB by default, less than the notes of a few conferences with their
 # search index: each connection may keep up to this much of the database in memory, so
 # searches and pages read memory, not the file (bench/bench_search.py measures with it).
-SQLITE_CACHE_MB = envint("SQLITE_CACHE_MB", 64)
+SQLITE_CACHE_MB = envint("SQLITE_CACHE_MB", 64, minimum=1, unit="MB")
 SQLITE_OPTIONS = {
     # Wait for a writer instead of failing at once; IMMEDIATE avoids upgrade deadlocks.
     "timeout": 20,
@@ -164,20 +131,34 @@ RUNNER_IMAGES_DIR = Path(envstr("RUNNER_IMAGES_DIR", str(VAR_DIR / "images")))
 # Workers listen here for "work was queued" (runner/wakeup.py); web and worker must share it.
 RUNNER_WAKEUP_DIR = Path(envstr("RUNNER_WAKEUP_DIR", str(VAR_DIR / "wakeup")))
 RUNNER_ANONYMOUS = envbool("RUNNER_ANONYMOUS", DEBUG)  # production: logged-in with permission
-RUNNER_POOL_SIZE = envint("RUNNER_POOL_SIZE", 1)
-RUNNER_MAX_SANDBOXES = envint("RUNNER_MAX_SANDBOXES", 12)
-RUNNER_NODES = envint("RUNNER_NODES", 1)
-RUNNER_MAX_NODES = envint("RUNNER_MAX_NODES", 3)
-RUNNER_IDLE_TTL = envint("RUNNER_IDLE_TTL", 30 * 60)
-RUNNER_HARD_TTL = envint("RUNNER_HARD_TTL", 2 * 60 * 60)
-RUNNER_TIMEOUT = envint("RUNNER_TIMEOUT", 30)
-RUNNER_MAX_OUTPUT = envint("RUNNER_MAX_OUTPUT", 64 * 1024)
-RUNNER_CONVERGE_SECONDS = envint("RUNNER_CONVERGE_SECONDS", 120)
-RUNNER_RATE_PER_MINUTE = envint("RUNNER_RATE_PER_MINUTE", 30)
-RUNNER_MAX_IN_FLIGHT = envint("RUNNER_MAX_IN_FLIGHT", 8)
-RUNNER_MAX_SERVICES = envint("RUNNER_MAX_SERVICES", 5)
-RUNNER_MAX_REPLICAS = envint("RUNNER_MAX_REPLICAS", 10)
-RUNNER_HEARTBEAT_STALE = envint("RUNNER_HEARTBEAT_STALE", 180)
+RUNNER_POOL_SIZE = envint("RUNNER_POOL_SIZE", 1, minimum=0)  # 0: no warm sandbox
+RUNNER_MAX_SANDBOXES = envint("RUNNER_MAX_SANDBOXES", 12, minimum=1)
+# runner/sandbox.py starts at most 9 nodes a sandbox.
+RUNNER_MAX_NODES = envint("RUNNER_MAX_NODES", 3, minimum=1, maximum=9)
+RUNNER_NODES = envint("RUNNER_NODES", 1, minimum=1, maximum=9)
+if RUNNER_NODES > RUNNER_MAX_NODES:
+    raise ImproperlyConfigured(
+        f"RUNNER_NODES must be a whole number from 1 to RUNNER_MAX_NODES ({RUNNER_MAX_NODES}),"
+        f" not {RUNNER_NODES}."
+    )
+# Lifetimes are reaped every 30 s and shown to visitors in minutes: a minute at least.
+RUNNER_IDLE_TTL = envint("RUNNER_IDLE_TTL", 30 * 60, minimum=60, unit="seconds")
+RUNNER_HARD_TTL = envint("RUNNER_HARD_TTL", 2 * 60 * 60, minimum=60, unit="seconds")
+if RUNNER_IDLE_TTL > RUNNER_HARD_TTL:
+    raise ImproperlyConfigured(
+        f"RUNNER_IDLE_TTL must be at most RUNNER_HARD_TTL ({RUNNER_HARD_TTL}), not"
+        f" {RUNNER_IDLE_TTL}: a sandbox's idle time cannot outlast its whole life."
+    )
+RUNNER_TIMEOUT = envint("RUNNER_TIMEOUT", 30, minimum=1, unit="seconds")
+RUNNER_MAX_OUTPUT = envint("RUNNER_MAX_OUTPUT", 64 * 1024, minimum=1, unit="bytes")
+RUNNER_CONVERGE_SECONDS = envint("RUNNER_CONVERGE_SECONDS", 120, minimum=1, unit="seconds")
+# Limits of 0 would refuse every run with a misleading reason: RUNNER_MODE=off is the switch.
+RUNNER_RATE_PER_MINUTE = envint("RUNNER_RATE_PER_MINUTE", 30, minimum=1)
+RUNNER_MAX_IN_FLIGHT = envint("RUNNER_MAX_IN_FLIGHT", 8, minimum=1)
+RUNNER_MAX_SERVICES = envint("RUNNER_MAX_SERVICES", 5, minimum=1)
+RUNNER_MAX_REPLICAS = envint("RUNNER_MAX_REPLICAS", 10, minimum=1)
+# Workers write their heartbeat every 30 s (run_worker --housekeeping): staler means none runs.
+RUNNER_HEARTBEAT_STALE = envint("RUNNER_HEARTBEAT_STALE", 180, minimum=60, unit="seconds")
 # Production runs tasks as unprivileged host users (root in a task is uid 100000 on the host).
 # It costs nothing measurable here, but every directory above RUNNER_BASE_DIR must be o+x.
 RUNNER_USERNS_REMAP = envbool("RUNNER_USERNS_REMAP", not DEBUG)
@@ -191,11 +172,12 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "admin:login"
 # A talk's change page posts every note of it (seven fields a note, plus blocks and lines):
 # Django's default of 1,000 fields refused a talk of 140 notes with a bare "Bad Request",
-# losing the edit. Still a bound on what a request may make the server parse.
-DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("DATA_UPLOAD_MAX_NUMBER_FIELDS", 20_000)
+# losing the edit. Still a bound on what a request may make the server parse, so there is no
+# "no limit"; below Django's default of 1,000 the admin's own pages would be refused.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("DATA_UPLOAD_MAX_NUMBER_FIELDS", 20_000, minimum=1000)
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = envstr("TIME_ZONE", "UTC")
+TIME_ZONE = envzone("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
@@ -217,15 +199,18 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
-# Security. Production (DEBUG off) gets HTTPS-only cookies and HSTS; SECURE_SSL_REDIRECT is off
-# by default because the app normally sits behind a TLS-terminating proxy.
+# Security. Production (DEBUG off) gets HTTPS-only cookies, HSTS and SECURE_SSL_REDIRECT: plain
+# HTTP is redirected to https. Behind a TLS-terminating proxy, set BEHIND_TLS_PROXY=true so the
+# proxy's X-Forwarded-Proto: https counts (gunicorn.conf.py makes gunicorn itself trust none).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", not DEBUG)
 # A refused form or htmx request gets a page (or an alert) in plain words, in the site's style.
 CSRF_FAILURE_VIEW = "notes_site.csrf.csrf_failure"
 SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
+SECURE_HSTS_SECONDS = envint(
+    "SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0, unit="seconds"
+)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -252,9 +237,10 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+LOG_LEVEL = envchoice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": envstr("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
