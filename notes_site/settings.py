@@ -157,6 +157,17 @@ RUNNER_RATE_PER_MINUTE = envint("RUNNER_RATE_PER_MINUTE", 30, minimum=1)
 RUNNER_MAX_IN_FLIGHT = envint("RUNNER_MAX_IN_FLIGHT", 8, minimum=1)
 RUNNER_MAX_SERVICES = envint("RUNNER_MAX_SERVICES", 5, minimum=1)
 RUNNER_MAX_REPLICAS = envint("RUNNER_MAX_REPLICAS", 10, minimum=1)
+# What all the tasks of one sandbox node may use together (its cgroup parent), whatever the
+# quotas above allow one by one: RUNNER_MAX_SANDBOXES of them must fit the machine.
+RUNNER_SANDBOX_MEMORY_MB = envint("RUNNER_SANDBOX_MEMORY_MB", 512, minimum=64, unit="MB")
+RUNNER_SANDBOX_PIDS = envint("RUNNER_SANDBOX_PIDS", 1024, minimum=64)
+RUNNER_SANDBOX_CPU_PERCENT = envint(
+    "RUNNER_SANDBOX_CPU_PERCENT", 100, minimum=10, unit="% of a CPU"
+)
+# The docker CLI a run executes formats its output in memory: this bounds what it may take.
+RUNNER_CLI_MEMORY_MB = envint("RUNNER_CLI_MEMORY_MB", 256, minimum=64, unit="MB")
+# Sandboxes live at once for one client address (cookies are free to drop).
+RUNNER_SANDBOXES_PER_ADDRESS = envint("RUNNER_SANDBOXES_PER_ADDRESS", 3, minimum=1)
 # Workers write their heartbeat every 30 s (run_worker --housekeeping): staler means none runs.
 RUNNER_HEARTBEAT_STALE = envint("RUNNER_HEARTBEAT_STALE", 180, minimum=60, unit="seconds")
 # Production runs tasks as unprivileged host users (root in a task is uid 100000 on the host).
