@@ -204,8 +204,47 @@ def render_markdown(text: str, *, inline: bool = False) -> str:
     return convert_markdown(text, inline=inline)
 
 
+# Python-Markdown's time grows with the square of some input: each "[", "](" or "<" looks ahead
+# for its "]", ")" or ">", to the end of its paragraph when there is none, and runs of backticks
+# for a matching run. 1,000 "[" before 20,000 characters took 9 s; 50,000 "[" more than five minutes
+# of a web worker. _costly estimates those look-aheads in one pass; text over the budget (no
+# note comes near it) is shown as written, escaped line by line, so no save or import can hold
+# a worker for long. tests/talks/test_markdown.py times the worst inputs.
+LOOK_AHEAD_BUDGET = 200_000  # characters; about 0.1 s of the converter
+MAX_BACKTICKS = 2000
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+def _costly(text: str) -> bool:
+    if text.count("`") > MAX_BACKTICKS:
+        return True
+    if text.count("[") + text.count("<") < 100:  # the usual note: nothing to count
+        return False
+    cost = 0
+    for paragraph in _PARAGRAPH_BREAK.split(text):
+        for opener, closer in (("[", "]"), ("](", ")"), ("<", ">")):
+            start = paragraph.find(opener)
+            while start != -1:
+                end = paragraph.find(closer, start)
+                cost += (len(paragraph) if end == -1 else end) - start
+                start = paragraph.find(opener, start + 1)
+        if cost > LOOK_AHEAD_BUDGET:
+            return True
+    return False
+
+
+def _as_written(text: str, *, inline: bool) -> str:
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    shown = ["<br>\n".join(html.escape(line) for line in p.splitlines()) for p in paragraphs]
+    if inline and len(shown) == 1:
+        return shown[0]
+    return "\n".join(f"<p>{paragraph}</p>" for paragraph in shown)
+
+
 def convert_markdown(text: str, *, inline: bool = False) -> str:
     """render_markdown without the plain-prose shortcut: Markdown, then nh3."""
+    if _costly(text):
+        return _as_written(text, inline=inline)
     converter = _converter()
     html = converter.reset().convert(_autolink(text))
     clean = nh3.clean(

@@ -1,6 +1,7 @@
 """User Markdown is rendered once on save and can never inject script or htmx attributes."""
 
 import re
+import time
 
 import pytest
 from hypothesis import given, settings
@@ -213,3 +214,30 @@ def test_bare_urls_names_the_bare_urls_a_note_links(text, urls):
 @pytest.mark.parametrize(("text", "urls"), BARE_URLS)
 def test_the_import_preview_lists_the_links_the_note_shows(text, urls):
     assert find_links(text) == _hrefs(render_markdown(text)) == urls
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 50_000,  # each "[" looks for a "]" to the end: minutes before
+        "[" * 999 + "a" * 20_000,  # 9 s before
+        "![" * 2000,
+        "[](" * 1000,
+        "<a " * 3000,
+        "<http://a " * 2000,
+        "`" * 5000,
+    ],
+)
+def test_text_markdown_would_take_long_over_is_shown_as_written(text):
+    started = time.perf_counter()
+    html = render_markdown(text + "\n\nsecond *paragraph*")
+    assert time.perf_counter() - started < 1  # generous: a worker's budget, not a benchmark
+    assert html.endswith("<p>second *paragraph*</p>")  # as written, escaped, not marked up
+    assert html.startswith("<p>") and "<a " not in html.replace("&lt;a ", "")
+
+
+def test_many_links_and_stray_brackets_are_still_markdown():
+    links = " ".join(f"[note {i}](https://example.org/{i})" for i in range(500))
+    stray = "Lists: [a, [b and [c. " * 20 + "*done*"
+    assert render_markdown(links).count('<a href="https://example.org/') == 500
+    assert "<em>done</em>" in render_markdown(stray)
