@@ -53,6 +53,8 @@ def setup(tmp: Path, *, pool: int) -> dict[str, str]:
         "RUNNER_IMAGES_DIR": str(tmp / "images"),
         "RUNNER_POOL_SIZE": str(pool),
         "RUNNER_RATE_PER_MINUTE": "100000",
+        # Its visitors all come from this process's one address.
+        "RUNNER_SANDBOXES_PER_ADDRESS": "100",
         "RUNNER_USERNS_REMAP": "false",
         "LOG_LEVEL": "WARNING",
     }

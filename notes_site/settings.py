@@ -161,8 +161,9 @@ RUNNER_MAX_REPLICAS = envint("RUNNER_MAX_REPLICAS", 10, minimum=1)
 # quotas above allow one by one: RUNNER_MAX_SANDBOXES of them must fit the machine.
 RUNNER_SANDBOX_MEMORY_MB = envint("RUNNER_SANDBOX_MEMORY_MB", 512, minimum=64, unit="MB")
 RUNNER_SANDBOX_PIDS = envint("RUNNER_SANDBOX_PIDS", 1024, minimum=64)
+# At least 25: a node's quota below its tasks' own (--limit-cpu 0.25) would refuse every task.
 RUNNER_SANDBOX_CPU_PERCENT = envint(
-    "RUNNER_SANDBOX_CPU_PERCENT", 100, minimum=10, unit="% of a CPU"
+    "RUNNER_SANDBOX_CPU_PERCENT", 100, minimum=25, unit="% of a CPU"
 )
 # The docker CLI a run executes formats its output in memory: this bounds what it may take.
 RUNNER_CLI_MEMORY_MB = envint("RUNNER_CLI_MEMORY_MB", 256, minimum=64, unit="MB")
@@ -212,7 +213,10 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # Security. Production (DEBUG off) gets HTTPS-only cookies, HSTS and SECURE_SSL_REDIRECT: plain
 # HTTP is redirected to https. Behind a TLS-terminating proxy, set BEHIND_TLS_PROXY=true so the
-# proxy's X-Forwarded-Proto: https counts (gunicorn.conf.py makes gunicorn itself trust none).
+# proxy's X-Forwarded-Proto: https counts (gunicorn.conf.py makes gunicorn itself trust none),
+# and the runner takes a client's address from the last X-Forwarded-For entry, the one the proxy
+# added (runner.addresses).
+BEHIND_TLS_PROXY = envbool("BEHIND_TLS_PROXY", False)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", not DEBUG)
@@ -226,9 +230,7 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if envbool("BEHIND_TLS_PROXY", False) else None
-)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 X_FRAME_OPTIONS = "DENY"
 
 CONTENT_SECURITY_POLICY = {

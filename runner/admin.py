@@ -37,13 +37,14 @@ class SandboxAdmin(ReadOnlyAdmin):
         "name",
         "status",
         "visitor",
+        "remote_addr",
         "nodes",
         "engine_version",
         "created_at",
         "last_used_at",
     ]
     list_filter = ["status", "shared"]
-    search_fields = ["name", "visitor"]
+    search_fields = ["name", "visitor", "remote_addr"]
 
 
 @admin.register(RunnerStatus)

@@ -24,6 +24,9 @@ class Sandbox(models.Model):
 
     name = models.CharField(max_length=32, unique=True)
     visitor = models.CharField(max_length=64, blank=True, db_index=True)
+    # Who asked for it, by network address (runner.addresses.client_address): a visitor's
+    # cookie is free to drop, so live sandboxes are capped per address too. None while pooled.
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.STARTING)
     shared = models.BooleanField(default=False, help_text="A trusted engine of the operator's.")
     docker_host = models.CharField(max_length=300, blank=True)
@@ -48,6 +51,10 @@ class Sandbox(models.Model):
                 condition=models.Q(status__in=["starting", "ready"]) & ~models.Q(visitor=""),
                 name="one_live_sandbox_per_visitor",
             )
+        ]
+        indexes = [
+            # Live sandboxes per address (RUNNER_SANDBOXES_PER_ADDRESS), counted on every run.
+            models.Index(fields=["remote_addr", "status"], name="sandbox_addr_status"),
         ]
 
     def __str__(self) -> str:
@@ -144,10 +151,12 @@ class Run(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["snippet_line", "-id"]),
-            # The rate limits count a visitor's and an address's recent runs (runs._check_rate).
+            # The rate limits count a visitor's and an address's recent runs and runs in flight
+            # (runs._check_rate).
             models.Index(fields=["visitor", "created_at"], name="run_visitor_recent"),
             models.Index(fields=["remote_addr", "created_at"], name="run_addr_recent"),
             models.Index(fields=["visitor", "status"], name="run_visitor_status"),
+            models.Index(fields=["remote_addr", "status"], name="run_addr_status"),
         ]
         permissions = [("execute_run", "Can run snippet lines in a sandbox")]
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from . import rows
 from . import sandbox as engines
+from .addresses import too_many_sandboxes
 from .images import build_demo_images
 from .models import Run, RunnerStatus, Sandbox
 from .swarm import Ping, ping
@@ -105,6 +106,15 @@ def _live() -> Q:
     return Q(status__in=[Sandbox.Status.STARTING, Sandbox.Status.READY])
 
 
+def node_limits() -> engines.NodeLimits:
+    """What the tasks of one sandbox node may use together (its cgroup parent's limits)."""
+    return engines.NodeLimits(
+        memory_mb=settings.RUNNER_SANDBOX_MEMORY_MB,
+        pids=settings.RUNNER_SANDBOX_PIDS,
+        cpu_percent=settings.RUNNER_SANDBOX_CPU_PERCENT,
+    )
+
+
 def _start(row: Sandbox) -> Sandbox:
     """Start the engine for a row in STARTING; mark it READY or FAILED."""
     try:
@@ -115,6 +125,7 @@ def _start(row: Sandbox) -> Sandbox:
             nodes=row.nodes,
             images=_images(),
             userns_remap=settings.RUNNER_USERNS_REMAP,
+            limits=node_limits(),
         )
         row.docker_host = engine.docker_host
         row.engine_version = engine.version()
@@ -272,10 +283,11 @@ def sandbox_for(visitor: str, *, nodes: int | None = None, wait: float = 60) -> 
                 raise EngineUnavailable("Your sandbox is still starting; try again in a moment.")
             time.sleep(0.2)
             continue
-        claimed = _claim_from_pool(visitor, wanted_nodes)
+        address = _asking_address(visitor)  # a new sandbox for them: capped per address too
+        claimed = _claim_from_pool(visitor, wanted_nodes, address)
         if claimed is not None:
             return claimed
-        row = _reserve(visitor, wanted_nodes)
+        row = _reserve(visitor, wanted_nodes, address)
         if row is None:
             continue  # lost a race with another worker for this visitor
         return _start(row)
@@ -303,8 +315,28 @@ def _touch(row: Sandbox) -> None:
         row.last_used_at = now
 
 
-def _claim_from_pool(visitor: str, nodes: int) -> Sandbox | None:
+def _asking_address(visitor: str) -> str | None:
+    """The network address of the visitor's run this worker is carrying out (claimed, so
+    running; a visitor's runs go one at a time), which a sandbox started for it belongs to;
+    None when there is none (a sandbox asked for outside a run)."""
+    running = Run.objects.filter(visitor=visitor, status=Run.Status.RUNNING).order_by("-id")
+    return running.values_list("remote_addr", flat=True).first()
+
+
+def _check_address(address: str | None) -> None:
+    """Refuse a new sandbox to an address with RUNNER_SANDBOXES_PER_ADDRESS live ones already
+    (the web process refuses the run first, runs._check_rate; this holds against races)."""
+    if address is None:
+        return
+    live = Sandbox.objects.filter(_live(), remote_addr=address, shared=False).count()
+    if live >= settings.RUNNER_SANDBOXES_PER_ADDRESS:
+        raise EngineUnavailable(too_many_sandboxes(live))
+
+
+def _claim_from_pool(visitor: str, nodes: int, address: str | None = None) -> Sandbox | None:
+    """Hand a warm pooled sandbox over to the visitor, as theirs and their address's."""
     with transaction.atomic():
+        _check_address(address)
         pooled = (
             Sandbox.objects.select_for_update(skip_locked=True)
             .filter(visitor="", status=Sandbox.Status.READY, shared=False, nodes=nodes)
@@ -314,18 +346,21 @@ def _claim_from_pool(visitor: str, nodes: int) -> Sandbox | None:
         if pooled is None:
             return None
         pooled.visitor = visitor
+        pooled.remote_addr = address
         pooled.last_used_at = timezone.now()
-        pooled.save(update_fields=["visitor", "last_used_at"])
+        pooled.save(update_fields=["visitor", "remote_addr", "last_used_at"])
     if not _answers(pooled):
         _forget(pooled, error="A pooled engine had stopped.")
         return None
     return pooled
 
 
-def _reserve(visitor: str, nodes: int) -> Sandbox | None:
-    """Create the STARTING row that reserves a sandbox, within the site-wide limit."""
+def _reserve(visitor: str, nodes: int, address: str | None = None) -> Sandbox | None:
+    """Create the STARTING row that reserves a sandbox, within the site-wide limit and the
+    limit per address (RUNNER_SANDBOXES_PER_ADDRESS)."""
     try:
         with transaction.atomic():
+            _check_address(address)
             live = Sandbox.objects.filter(_live(), shared=False).count()
             if live >= settings.RUNNER_MAX_SANDBOXES:
                 raise EngineUnavailable(
@@ -333,7 +368,9 @@ def _reserve(visitor: str, nodes: int) -> Sandbox | None:
                     "try again in a few minutes (idle ones expire after "
                     f"{settings.RUNNER_IDLE_TTL // 60} minutes)."
                 )
-            return Sandbox.objects.create(name=_new_name(), visitor=visitor, nodes=nodes)
+            return Sandbox.objects.create(
+                name=_new_name(), visitor=visitor, nodes=nodes, remote_addr=address
+            )
     except IntegrityError:
         return None
 

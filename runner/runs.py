@@ -33,6 +33,7 @@ from django_tasks_db import DatabaseBackend
 from talks.models import SnippetLine
 
 from . import provider, rows, snapshots
+from .addresses import too_many_sandboxes
 from .execute import run_docker
 from .models import Run, Sandbox
 from .picture import (
@@ -121,25 +122,61 @@ def _rate_sql(alias: str) -> str:
 RATE_FIELDS = ("visitor", "remote_addr", "created_at", "status")
 
 
+@functools.cache
+def _address_sql(alias: str) -> str:
+    """The counts behind the per-address limits, which follow the rate counts (``_rate_sql``)
+    in the same query: the address's runs in flight, the address's live sandboxes, and the
+    visitor's own live sandboxes (one at most). Index ranges too (run_addr_status,
+    sandbox_addr_status, the sandbox's visitor index)."""
+    quote = connections[alias].ops.quote_name
+    run, sandbox = Run._meta, Sandbox._meta
+    count = "SELECT COUNT(*) FROM {} WHERE {} = %s AND {} IN (%s, %s)"
+
+    def counted(meta, field: str) -> str:
+        column = quote(meta.get_field(field).column)
+        return count.format(quote(meta.db_table), column, quote(meta.get_field("status").column))
+
+    return (
+        f", ({counted(run, 'remote_addr')}), ({counted(sandbox, 'remote_addr')}),"
+        f" ({counted(sandbox, 'visitor')})"
+    )
+
+
+# Runs in flight from one network address at most, as a multiple of a visitor's limit: a few
+# visitors may share an address, but one client dropping its cookie gets no more than this.
+IN_FLIGHT_PER_ADDRESS = 3
+
+
 def _check_rate(visitor: Visitor, wanted: int) -> None:
-    """Per-visitor limits, counted in the database so every process sees the same numbers.
+    """Per-visitor and per-address limits, counted in the database (one query) so every
+    process sees the same numbers.
 
     A request of ``wanted`` runs fits a limit when the runs already counted plus ``wanted``
     stay within it. A block's Run all is one job that one worker runs line after line, so
     a block longer than a limit is not refused for its length alone: it fits when nothing
-    else counts against that limit (no run in flight for the in-flight limit, none in the
-    last minute for the rates). Otherwise the message says why, and what to do."""
+    else counts against that limit (no run in flight for the in-flight limits, none in the
+    last minute for the rates). Otherwise the message says why, and what to do.
+
+    A visitor is a cookie the client may drop, so the address (runner.addresses) has limits
+    of its own: 3 times a visitor's runs a minute, ``IN_FLIGHT_PER_ADDRESS`` times a visitor's
+    runs in flight, and, for a visitor who has no sandbox yet (so would get a new one),
+    RUNNER_SANDBOXES_PER_ADDRESS live sandboxes. A visitor whose address is unknown is held
+    by their own limits only."""
     connection = connections[Run.objects.db]
     ops = connection.ops
     since = ops.adapt_datetimefield_value(timezone.now() - timedelta(seconds=60))
     addr = ops.adapt_ipaddressfield_value(visitor.remote_addr)  # None matches no row
     key = visitor.key
+    live = (Sandbox.Status.STARTING, Sandbox.Status.READY)
+    rate = [key, since, addr, since, key, *Run.IN_FLIGHT]
     with connection.cursor() as cursor:
         cursor.execute(
-            _rate_sql(connection.alias),
-            [key, since, addr, since, key, *Run.IN_FLIGHT],
+            _rate_sql(connection.alias) + _address_sql(connection.alias),
+            [*rate, addr, *Run.IN_FLIGHT, addr, *live, key, *live],
         )
-        recent, from_addr, in_flight = cursor.fetchone()
+        recent, from_addr, in_flight, addr_in_flight, addr_sandboxes, own_sandboxes = (
+            cursor.fetchone()
+        )
     per_minute = settings.RUNNER_RATE_PER_MINUTE
     most = settings.RUNNER_MAX_IN_FLIGHT
     if _over(recent, wanted, per_minute):
@@ -168,6 +205,26 @@ def _check_rate(visitor: Visitor, wanted: int) -> None:
             f"You already have {_runs(in_flight)} waiting or running (at most {most} at "
             "once); let them finish first."
         )
+    most_from_addr = IN_FLIGHT_PER_ADDRESS * most
+    if _over(addr_in_flight, wanted, most_from_addr):
+        if wanted > most_from_addr > 0:
+            raise RunRefused(
+                f"This block has {wanted} lines, more than the {most_from_addr} runs one network "
+                "address may have waiting at once, so Run all starts it only when none from "
+                f"your address is waiting or running; your address has {_runs(addr_in_flight)} "
+                "waiting or running. Let them finish, then press Run all again."
+            )
+        raise RunRefused(
+            f"Too many runs waiting or running from your network address ({addr_in_flight}, "
+            f"at most {most_from_addr} at once); let them finish first."
+        )
+    if (
+        settings.RUNNER_MODE == "sandbox"
+        and addr is not None
+        and not own_sandboxes
+        and addr_sandboxes >= settings.RUNNER_SANDBOXES_PER_ADDRESS
+    ):
+        raise RunRefused(too_many_sandboxes(addr_sandboxes))
 
 
 def _over(counted: int, wanted: int, limit: int) -> bool:

@@ -46,6 +46,10 @@ SUBNET_PREFIX = "10.213"
 NETNS_DIR = Path("/run/netns")
 PROBE_PREFIX = "cnprobe-"  # engine_available's trial namespace, then the process id
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+# The controllers that bound a node's tasks together (see NodeLimits), and the CFS period its
+# CPU quota is counted in (the kernel's default, as Docker uses for --cpus).
+LIMIT_CONTROLLERS = ("memory", "pids", "cpu")
+CPU_PERIOD_US = 100_000
 STATE_FILE = "state.json"
 SHIM_SOCKET_DIR = Path("/run/containerd/s")
 BRIDGE = "br0"
@@ -65,6 +69,43 @@ INSTALL_HINT = (
 
 class SandboxError(RuntimeError):
     """A sandbox could not be started or fully removed."""
+
+
+@dataclass(frozen=True)
+class NodeLimits:
+    """What all the tasks of one sandbox node may use together: the limits of the node's
+    cgroup parent, under which its dockerd creates every task's cgroup. Each task also has
+    limits of its own (the command policy adds them); these bound their sum, whatever the
+    quotas on services and replicas allow. The defaults are those of notes_site.settings
+    (RUNNER_SANDBOX_MEMORY_MB, RUNNER_SANDBOX_PIDS, RUNNER_SANDBOX_CPU_PERCENT).
+
+    The node's dockerd, containerd and shims stay outside these limits (a task must not be
+    able to starve or OOM-kill its own engine); only task processes count.
+
+    On cgroup v1 the kernel refuses a task's CPU quota larger than its parent's, so
+    cpu_percent must be at least the per-task --limit-cpu (0.25 CPU = 25) or no task starts.
+    """
+
+    memory_mb: int = 512  # memory (and, where the kernel accounts it, memory + swap)
+    pids: int = 1024  # processes and threads
+    cpu_percent: int = 100  # CPU time per period: 100 = one CPU
+
+    def __post_init__(self) -> None:
+        for what in ("memory_mb", "pids", "cpu_percent"):
+            value = getattr(self, what)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"NodeLimits.{what} must be a positive integer, not {value!r}")
+
+    @property
+    def memory_bytes(self) -> int:
+        return self.memory_mb * 1024 * 1024
+
+    @property
+    def cpu_quota_us(self) -> int:
+        return self.cpu_percent * CPU_PERIOD_US // 100
+
+
+DEFAULT_LIMITS = NodeLimits()
 
 
 @dataclass
@@ -131,6 +172,7 @@ class SandboxEngine:
     userns_remap: bool = False
     storage_driver: str | None = None
     created: float = field(default_factory=time.time)
+    limits: NodeLimits = DEFAULT_LIMITS
 
     def version(self) -> str:
         """The manager engine's version, e.g. "20.10.24+dfsg1"."""
@@ -187,7 +229,19 @@ def engine_available(*, base_dir: Path) -> tuple[bool, str]:
     if problems:
         return False, "Sandboxes are unavailable: " + "; ".join(problems) + ". " + INSTALL_HINT
     version = _run(["dockerd", "--version"], check=False).stdout.strip()
-    return True, f"Sandboxes available: {version or 'dockerd'} as root."
+    unbounded = missing_limit_controllers()
+    caveat = (
+        f" Without the {', '.join(unbounded)} cgroup controller(s), sandbox nodes have no "
+        "aggregate limit on them."
+        if unbounded
+        else ""
+    )
+    return True, f"Sandboxes available: {version or 'dockerd'} as root.{caveat}"
+
+
+def missing_limit_controllers() -> list[str]:
+    """The controllers of LIMIT_CONTROLLERS this machine lacks entirely (see NodeLimits)."""
+    return [c for c in LIMIT_CONTROLLERS if not _controller_present(c)]
 
 
 def start_sandbox(
@@ -199,8 +253,13 @@ def start_sandbox(
     userns_remap: bool = False,
     ready_timeout: float = 30,
     storage_driver: str | None = None,
+    limits: NodeLimits = DEFAULT_LIMITS,
 ) -> SandboxEngine:
     """Start a private swarm of `nodes` engines with `images` loaded into every node.
+
+    The tasks of each node share the node's `limits` (see NodeLimits). A limit that cannot be
+    set fails the start with SandboxError; a controller the machine lacks altogether is
+    skipped with a warning (logged once per process), and engine_available names it.
 
     On any failure the partial sandbox is removed before the error is raised.
     """
@@ -212,11 +271,16 @@ def start_sandbox(
     engine = _allocate(base_dir=base_dir, name=name, nodes=nodes)
     engine.userns_remap = userns_remap
     engine.storage_driver = storage_driver
+    engine.limits = limits
     _save_state(engine, phase="starting")
     clock = _Clock(f"start {engine.name}")
     try:
         _create_network(engine)
         clock.lap("network")
+        for node in engine.nodes:
+            # Before dockerd starts: its first task must already be inside the limits.
+            _limit_node(node, engine.limits)
+        clock.lap("cgroup limits")
         deadline = time.monotonic() + ready_timeout
         for node in engine.nodes:
             _spawn_dockerd(engine, node)
@@ -398,6 +462,7 @@ def start_node(engine: SandboxEngine, index: int, *, ready_timeout: float = 30) 
     node = _worker(engine, index)
     if _is_dockerd_of(node.pid, str(node.root)):
         return
+    _limit_node(node, engine.limits)  # the cgroup parent normally outlives its engine
     _spawn_dockerd(engine, node)
     _save_state(engine, phase="ready")
     _wait_ready(node, time.monotonic() + ready_timeout)
@@ -431,6 +496,7 @@ def load_sandbox(name: str, *, base_dir: Path) -> SandboxEngine:
         userns_remap=state.get("userns_remap", False),
         storage_driver=state.get("storage_driver"),
         created=state.get("created", 0.0),
+        limits=NodeLimits(**state["limits"]) if state.get("limits") else DEFAULT_LIMITS,
     )
 
 
@@ -554,6 +620,7 @@ def _save_state(engine: SandboxEngine, *, phase: str, subnet_index: int | None =
         "subnet_index": subnet_index if subnet_index is not None else previous["subnet_index"],
         "userns_remap": engine.userns_remap,
         "storage_driver": engine.storage_driver,
+        "limits": asdict(engine.limits),
         "nodes": [
             {**asdict(node), "root": str(node.root), "docker_host": node.docker_host}
             for node in engine.nodes
@@ -695,6 +762,9 @@ def _dockerd_argv(engine: SandboxEngine, node: SandboxNode) -> list[str]:
         "--ip-forward=false",
         "--ip-masq=false",
         "--userland-proxy=false",
+        # Task cgroups go under the node's limited parent (see _limit_node). The systemd
+        # driver, Docker's default on cgroup v2 under systemd, would want a slice instead.
+        "--exec-opt=native.cgroupdriver=cgroupfs",
         f"--cgroup-parent={node.cgroup_parent}",
         "--no-new-privileges",
         "--shutdown-timeout=2",
@@ -1015,6 +1085,157 @@ def _unmount_under(root: Path) -> None:
             if _libc.umount2(point.encode(errors="surrogateescape"), _MNT_DETACH) != 0:
                 # ctypes failed (EINVAL: already gone with its parent, ENOENT...): try the tool.
                 _run(["umount", "-l", point], check=False)
+
+
+def _cgroup_v2() -> bool:
+    """Whether CGROUP_ROOT is a cgroup v2 (unified) hierarchy rather than v1's directory of
+    hierarchies (a "hybrid" host's cgroup2 at CGROUP_ROOT/unified holds no controller Docker
+    uses for limits, so it counts as v1)."""
+    return (CGROUP_ROOT / "cgroup.controllers").exists()
+
+
+def _words(path: Path) -> list[str]:
+    """The words of a cgroup file such as cgroup.controllers, or none if it cannot be read."""
+    try:
+        return path.read_text().split()
+    except OSError:
+        return []
+
+
+def _v1_hierarchy(controller: str) -> Path | None:
+    """Where the v1 hierarchy holding controller is mounted directly under CGROUP_ROOT (the
+    only place _cgroup_dirs looks, and where Docker's cgroupfs driver finds it), or None.
+    A hierarchy may hold several controllers ("cpu,cpuacct"), which the mount options say."""
+    root = str(CGROUP_ROOT.resolve())
+    try:
+        lines = Path("/proc/self/mountinfo").read_text(errors="surrogateescape").splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields, _, tail = line.partition(" - ")
+        parts, super_ = fields.split(), tail.split()
+        if len(parts) < 5 or len(super_) < 3 or super_[0] != "cgroup":
+            continue
+        point = Path(_unescape(parts[4]))
+        if str(point.parent) == root and controller in super_[2].split(","):
+            return point
+    return None
+
+
+def _controller_present(controller: str) -> bool:
+    """Whether the machine has this controller where sandboxes can use it at all."""
+    if _cgroup_v2():
+        return controller in _words(CGROUP_ROOT / "cgroup.controllers")
+    return _v1_hierarchy(controller) is not None
+
+
+_warned_unbounded: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_unbounded(controller: str) -> None:
+    """A controller missing from the machine is not a reason to refuse every sandbox (the
+    per-task limits still hold); say so once per process, and engine_available says it too."""
+    with _warned_lock:
+        if controller in _warned_unbounded:
+            return
+        _warned_unbounded.add(controller)
+    log.warning(
+        "this machine has no %s cgroup controller under %s: sandbox nodes run without an "
+        "aggregate %s limit (each task keeps its own)",
+        controller,
+        CGROUP_ROOT,
+        {"memory": "memory", "pids": "process", "cpu": "CPU"}[controller],
+    )
+
+
+def _limit_node(node: SandboxNode, limits: NodeLimits) -> None:
+    """Create the node's cgroup parent with limits on what all its tasks use together.
+
+    dockerd (cgroupfs driver) then creates each task's cgroup below it, in every hierarchy;
+    stop_sandbox removes the whole tree (_cgroup_dirs). Raises SandboxError if a limit cannot
+    be set; a controller the machine lacks is skipped with a warning (_warn_unbounded).
+    """
+    name = node.cgroup_parent.strip("/")
+    if _cgroup_v2():
+        _limit_node_v2(node, CGROUP_ROOT / name, limits)
+        return
+    for controller in LIMIT_CONTROLLERS:
+        hierarchy = _v1_hierarchy(controller)
+        if hierarchy is None:
+            _warn_unbounded(controller)
+            continue
+        path = hierarchy / name
+        _make_cgroup(node, path)
+        if controller == "memory":
+            hierarchical = path / "memory.use_hierarchy"  # always 1 since Linux 5.11
+            if hierarchical.exists() and hierarchical.read_text().strip() != "1":
+                _write_limit(node, hierarchical, "1")
+            # memsw bounds memory + swap, so swapping cannot dodge the limit. It may never be
+            # below the memory limit: set whichever order the current values allow.
+            files = [path / "memory.limit_in_bytes", path / "memory.memsw.limit_in_bytes"]
+            files = [f for f in files if f.exists() or f.name == "memory.limit_in_bytes"]
+            value = str(limits.memory_bytes)
+            try:
+                for file in files:
+                    _write_limit(node, file, value)
+            except SandboxError:
+                for file in reversed(files):
+                    _write_limit(node, file, value)
+        elif controller == "pids":
+            _write_limit(node, path / "pids.max", str(limits.pids))
+        else:
+            _write_limit(node, path / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+            _write_limit(node, path / "cpu.cfs_quota_us", str(limits.cpu_quota_us))
+
+
+def _limit_node_v2(node: SandboxNode, path: Path, limits: NodeLimits) -> None:
+    available = _words(CGROUP_ROOT / "cgroup.controllers")
+    wanted = []
+    for controller in LIMIT_CONTROLLERS:
+        if controller in available:
+            wanted.append(controller)
+        else:
+            _warn_unbounded(controller)
+    # A child's limit files exist only for the controllers its parent enables for children.
+    control = CGROUP_ROOT / "cgroup.subtree_control"
+    for controller in wanted:
+        if controller not in _words(control):
+            _write_limit(node, control, f"+{controller}", check=False)
+    _make_cgroup(node, path)
+    if "memory" in wanted:
+        _write_limit(node, path / "memory.max", str(limits.memory_bytes))
+        if (path / "memory.swap.max").exists():  # no swap: it would not count in memory.max
+            _write_limit(node, path / "memory.swap.max", "0")
+    if "pids" in wanted:
+        _write_limit(node, path / "pids.max", str(limits.pids))
+    if "cpu" in wanted:
+        _write_limit(node, path / "cpu.max", f"{limits.cpu_quota_us} {CPU_PERIOD_US}")
+
+
+def _make_cgroup(node: SandboxNode, path: Path) -> None:
+    try:
+        path.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise SandboxError(
+            f"cannot limit the tasks of {node.netns}: creating the cgroup {path} failed: "
+            f"{exc.strerror or exc}"
+        ) from exc
+
+
+def _write_limit(node: SandboxNode, path: Path, value: str, *, check: bool = True) -> None:
+    """Write a cgroup file and read it back: a sandbox never runs with a limit silently
+    missing (the file absent, the write refused or ignored)."""
+    try:
+        with path.open("w") as f:
+            f.write(value)
+        if check and path.read_text().strip() != value:
+            raise OSError(0, f"it reads {path.read_text().strip()!r} afterwards")
+    except OSError as exc:
+        raise SandboxError(
+            f"cannot limit the tasks of {node.netns}: writing {value!r} to {path} failed: "
+            f"{exc.strerror or exc}"
+        ) from exc
 
 
 def _all_cgroup_names() -> set[str]:

@@ -19,6 +19,7 @@ from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 from talks.models import Snippet, SnippetLine
 
 from . import rows
+from .addresses import client_address
 from .models import Run, RunnerStatus
 from .runs import RunRefused, Visitor, request_runs
 from .sandbox_actions import live_sandbox, record_reset
@@ -34,7 +35,7 @@ def _visitor(request: HttpRequest) -> Visitor:
     return Visitor(
         key=visitor_key(request, create=True),
         user_id=request.user.pk if request.user.is_authenticated else None,
-        remote_addr=request.META.get("REMOTE_ADDR"),
+        remote_addr=client_address(request),  # the proxy's X-Forwarded-For, when behind it
     )
 
 

@@ -1,0 +1,274 @@
+"""Limits per network address that dropping the visitor cookie does not reset (F3 of the
+security review): live sandboxes (RUNNER_SANDBOXES_PER_ADDRESS) and runs in flight
+(runs.IN_FLIGHT_PER_ADDRESS x RUNNER_MAX_IN_FLIGHT).
+
+No engine: runs stay queued (on_commit callbacks do not run inside a test's transaction), and
+the worker's side starts "sandboxes" that are rows only (``fake_engines``).
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+
+from runner import provider, runs
+from runner.models import Run, Sandbox
+from runner.runs import RunRefused, Visitor, _address_sql, _rate_sql, request_runs
+from talks.models import SnippetLine
+from tests.factories import lone_line
+from tests.visitors import as_visitor
+
+pytestmark = pytest.mark.django_db
+HX = {"HTTP_HX_REQUEST": "true"}
+HOME = "203.0.113.7"  # one client, many cookies
+ELSEWHERE = "192.0.2.80"  # another reader
+FAKE_HOST = "unix:///nonexistent/confnotes-fake-docker.sock"
+
+
+@pytest.fixture(autouse=True)
+def sandbox_mode(settings):
+    settings.RUNNER_MODE = "sandbox"
+    settings.RUNNER_SANDBOXES_PER_ADDRESS = 2
+    settings.RUNNER_POOL_SIZE = 0
+
+
+def key(n: int) -> str:
+    return f"{n:024d}"
+
+
+def client_from(address: str, visitor: str | None = None) -> Client:
+    client = Client(REMOTE_ADDR=address)
+    return as_visitor(client, visitor) if visitor else client
+
+
+def live_sandbox(visitor: str, address: str | None, **fields) -> Sandbox:
+    return Sandbox.objects.create(
+        name=fields.pop("name", f"sbx-{visitor[-6:]}"),
+        visitor=visitor,
+        remote_addr=address,
+        status=fields.pop("status", Sandbox.Status.READY),
+        docker_host=FAKE_HOST,
+        **fields,
+    )
+
+
+# -- the web process refuses the run (429) -----------------------------------------------------
+
+
+def test_a_new_cookie_from_an_address_at_its_sandbox_cap_is_refused(line):
+    live_sandbox(key(1), HOME)
+    live_sandbox(key(2), HOME, status=Sandbox.Status.STARTING)  # starting counts: it is live
+    response = client_from(HOME).post(f"/run/line/{line.pk}/", **HX)
+    assert response.status_code == 429
+    assert (
+        "Your network address already has 2 sandboxes in use, the most one address may have at "
+        "once (2), so no new sandbox can be started for you. Try again when one of them is "
+        "reset or expires (idle ones after 30 minutes)."
+    ) in response.content.decode()
+    assert not Run.objects.exists()  # refused as a whole: nothing recorded, nothing counted
+    # Another address is served, and so is a visitor of HOME who has a sandbox already.
+    assert client_from(ELSEWHERE).post(f"/run/line/{line.pk}/", **HX).status_code == 200
+    returning = client_from(HOME, key(1)).post(f"/run/line/{line.pk}/", **HX)
+    assert returning.status_code == 200
+    assert Run.objects.filter(visitor=key(1), status=Run.Status.QUEUED).count() == 1
+
+
+def test_run_all_and_a_new_sandbox_are_refused_the_same_way(line):
+    live_sandbox(key(1), HOME)
+    live_sandbox(key(2), HOME)
+    response = client_from(HOME).post(f"/run/snippet/{line.snippet_id}/", **HX)
+    assert response.status_code == 429
+    assert response["HX-Retarget"] == f"#snippet-{line.snippet_id}-notice"
+    assert "Your network address already has 2 sandboxes in use" in response.content.decode()
+    started = client_from(HOME).post("/sandbox/start/", {"nodes": "2"}, **HX)
+    assert started.status_code == 429
+    assert "Your network address already has 2 sandboxes in use" in started.content.decode()
+    assert not Run.objects.exists()
+
+
+def test_only_live_sandboxes_of_the_address_count(line):
+    live_sandbox(key(1), HOME, status=Sandbox.Status.GONE)
+    live_sandbox(key(2), HOME, status=Sandbox.Status.STOPPING)
+    live_sandbox(key(3), HOME, status=Sandbox.Status.FAILED)
+    live_sandbox(key(4), HOME)
+    live_sandbox(key(5), ELSEWHERE)
+    live_sandbox("", None)  # the warm pool's: no one's yet
+    assert client_from(HOME).post(f"/run/line/{line.pk}/", **HX).status_code == 200
+
+
+def test_the_sandbox_cap_needs_private_sandboxes(line, settings):
+    live_sandbox(key(1), HOME)
+    live_sandbox(key(2), HOME)
+    settings.RUNNER_MODE = "shared"  # one engine for all: no sandbox is started for anyone
+    assert client_from(HOME).post(f"/run/line/{line.pk}/", **HX).status_code == 200
+
+
+# -- the worker holds the cap too (two cookies may queue before either has a sandbox) ----------
+
+
+@pytest.fixture
+def fake_engines(monkeypatch):
+    """Sandboxes that are rows only: "started" at once, always answering, stopped at once."""
+
+    def start(row: Sandbox) -> Sandbox:
+        row.status, row.docker_host, row.engine_version = Sandbox.Status.READY, FAKE_HOST, "fake"
+        row.save(update_fields=["status", "docker_host", "engine_version"])
+        return row
+
+    monkeypatch.setattr(provider, "_start", start)
+    monkeypatch.setattr(provider, "_answers", lambda row: True)
+    monkeypatch.setattr(provider.engines, "stop_sandbox", lambda name, base_dir: None)
+
+
+def running(visitor: str, address: str | None, line: SnippetLine) -> Run:
+    """The run of ``visitor`` the worker is carrying out (claimed), asked for from ``address``."""
+    return Run.objects.create(
+        snippet_line=line,
+        visitor=visitor,
+        remote_addr=address,
+        line=line.command,
+        argv=["docker", "service", "ls"],
+        status=Run.Status.RUNNING,
+    )
+
+
+def test_the_worker_gives_an_address_no_more_sandboxes_than_its_cap(fake_engines, line):
+    for n, address in [(1, HOME), (2, HOME), (3, HOME), (4, ELSEWHERE)]:
+        running(key(n), address, line)
+    first, second = provider.sandbox_for(key(1)), provider.sandbox_for(key(2))
+    assert (first.remote_addr, second.remote_addr) == (HOME, HOME)
+    with pytest.raises(provider.EngineUnavailable, match="already has 2 sandboxes in use"):
+        provider.sandbox_for(key(3))
+    assert not Sandbox.objects.filter(visitor=key(3)).exists()
+    assert provider.sandbox_for(key(4)).remote_addr == ELSEWHERE
+    assert provider.sandbox_for(key(1)).pk == first.pk  # a returning visitor keeps theirs
+    provider.reset(key(1))  # one of HOME's is gone: the next visitor of HOME gets one
+    assert provider.sandbox_for(key(3)).remote_addr == HOME
+
+
+def test_a_pooled_sandbox_becomes_the_address_s_and_counts_for_it(fake_engines, line):
+    pooled = live_sandbox("", None)
+    running(key(1), HOME, line)
+    running(key(2), HOME, line)
+    running(key(3), HOME, line)
+    live_sandbox(key(9), HOME)
+    mine = provider.sandbox_for(key(1))
+    assert mine.pk == pooled.pk
+    pooled.refresh_from_db()
+    assert (pooled.visitor, pooled.remote_addr) == (key(1), HOME)
+    live_sandbox("", None, name="sbx-pool-2")
+    with pytest.raises(provider.EngineUnavailable, match="already has 2 sandboxes in use"):
+        provider.sandbox_for(key(2))  # not handed the pooled one either
+    assert Sandbox.objects.get(name="sbx-pool-2").visitor == ""
+
+
+def test_a_sandbox_asked_for_outside_a_run_has_no_address_and_no_cap(fake_engines, line):
+    live_sandbox(key(1), HOME)
+    live_sandbox(key(2), HOME)
+    assert provider.sandbox_for(key(3)).remote_addr is None
+
+
+def test_a_run_the_worker_cannot_give_a_sandbox_ends_saying_why(fake_engines, line):
+    """Both were queued before either had a sandbox; the second finds the address full."""
+    live_sandbox(key(1), HOME)
+    live_sandbox(key(2), HOME)
+    queued = Run.objects.create(
+        snippet_line=line, visitor=key(3), remote_addr=HOME, line=line.command,
+        argv=list(runs.decide(line.command, key(3)).argv),
+    )  # fmt: skip
+    runs.execute_runs([queued.pk])
+    queued.refresh_from_db()
+    assert queued.status == Run.Status.ENGINE_UNAVAILABLE
+    assert queued.reason.startswith("Your network address already has 2 sandboxes in use")
+    assert not Sandbox.objects.filter(visitor=key(3)).exists()
+
+
+# -- runs in flight per address ----------------------------------------------------------------
+
+
+def test_runs_in_flight_are_capped_per_address_across_cookies(line, settings):
+    settings.RUNNER_MAX_IN_FLIGHT = 1  # so an address may have 3
+    settings.RUNNER_SANDBOXES_PER_ADDRESS = 10
+    for _ in range(3):  # three cookies of one client, one run each, all still queued
+        assert client_from(HOME).post(f"/run/line/{line.pk}/", **HX).status_code == 200
+    refused = client_from(HOME).post(f"/run/line/{line.pk}/", **HX)
+    assert refused.status_code == 429
+    assert (
+        "Too many runs waiting or running from your network address (3, at most 3 at once); "
+        "let them finish first."
+    ) in refused.content.decode()
+    assert client_from(ELSEWHERE).post(f"/run/line/{line.pk}/", **HX).status_code == 200
+    Run.objects.filter(remote_addr=HOME).update(status=Run.Status.SUCCEEDED)
+    assert client_from(HOME).post(f"/run/line/{line.pk}/", **HX).status_code == 200
+
+
+def block(count: int) -> list[SnippetLine]:
+    first = lone_line("docker service ls")
+    more = [
+        SnippetLine.objects.create(snippet=first.snippet, position=i, command="docker node ls")
+        for i in range(1, count)
+    ]
+    return [first, *more]
+
+
+def test_run_all_counts_its_lines_against_the_address_like_against_the_visitor(settings):
+    """A block is one job: longer than the address's limit, it starts only when nothing from
+    the address is in flight, as for a visitor's own limit (runs._over)."""
+    settings.RUNNER_MAX_IN_FLIGHT = 2  # an address may have 6
+    settings.RUNNER_SANDBOXES_PER_ADDRESS = 10
+    lines = block(8)
+    snippet = lines[0].snippet
+    first = client_from(HOME).post(f"/run/snippet/{snippet.pk}/", **HX)
+    assert first.status_code == 200 and Run.objects.filter(status=Run.Status.QUEUED).count() == 8
+    again = client_from(HOME).post(f"/run/snippet/{snippet.pk}/", **HX)
+    assert again.status_code == 429
+    assert (
+        "This block has 8 lines, more than the 6 runs one network address may have waiting at "
+        "once, so Run all starts it only when none from your address is waiting or running; "
+        "your address has 8 runs waiting or running. Let them finish, then press Run all again."
+    ) in again.content.decode()
+    one = client_from(HOME).post(f"/run/line/{lines[0].pk}/", **HX)
+    assert one.status_code == 429 and "(8, at most 6 at once)" in one.content.decode()
+    assert client_from(ELSEWHERE).post(f"/run/snippet/{snippet.pk}/", **HX).status_code == 200
+    # Short blocks add up: 2 + 2 + 2 fit, the next 2 do not.
+    Run.objects.update(status=Run.Status.SUCCEEDED)
+    short = lines[:2]
+    for n in range(1, 4):
+        request_runs(lines=short, visitor=Visitor(key=key(n), user_id=None, remote_addr=HOME))
+    with pytest.raises(RunRefused, match=r"from your network address \(6, at most 6 at once\)"):
+        request_runs(lines=short, visitor=Visitor(key=key(9), user_id=None, remote_addr=HOME))
+
+
+def test_a_visitor_without_an_address_is_held_by_their_own_limits(line, settings):
+    settings.RUNNER_MAX_IN_FLIGHT = 1
+    live_sandbox(key(1), None)
+    live_sandbox(key(2), None)
+    for n in range(3, 7):
+        request_runs(lines=[line], visitor=Visitor(key=key(n), user_id=None, remote_addr=None))
+    with pytest.raises(RunRefused, match="You already have 1 run waiting or running"):
+        request_runs(lines=[line], visitor=Visitor(key=key(3), user_id=None, remote_addr=None))
+
+
+def test_the_address_counts_read_index_ranges(db):
+    """They cost the same however many runs and sandboxes an address had before."""
+    if connection.vendor != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's; the same indexes serve PostgreSQL")
+    connection.ensure_connection()
+    sql = (_rate_sql(connection.alias) + _address_sql(connection.alias)).replace("%s", "?")
+    plan = connection.connection.execute(f"EXPLAIN QUERY PLAN {sql}", [""] * 16).fetchall()
+    reads = [detail for *_, detail in plan if "runner_run" in detail or "runner_sandbox" in detail]
+    assert len(reads) == 6, plan
+    assert all(" USING " in detail and "INDEX" in detail for detail in reads), plan
+    indexes = {detail.split(" INDEX ")[1].split()[0] for detail in reads}
+    assert {"run_addr_status", "sandbox_addr_status"} <= indexes, plan
+
+
+def test_pressing_run_still_costs_one_query_for_all_the_limits(
+    client, line, django_assert_num_queries, django_capture_on_commit_callbacks
+):
+    client.post(f"/run/line/{line.pk}/", **HX)
+    Run.objects.update(status=Run.Status.SUCCEEDED)
+    # line, every limit's counts in one, the run (savepoint, insert, release)
+    with django_assert_num_queries(5), django_capture_on_commit_callbacks(execute=False):
+        assert client.post(f"/run/line/{line.pk}/", **HX).status_code == 200
