@@ -32,6 +32,7 @@ from .importing import (
     ImportOptions,
     MissingConference,
     NotesInputError,
+    OptionsError,
     ParseResult,
     ParseWarning,
     RemovalNotConfirmed,
@@ -39,10 +40,11 @@ from .importing import (
     read_notes,
     save_days,
 )
+from .importing.checks import slug_problem
 from .importing.decoding import check_size, check_text, describe_size
 from .importing.parse import MAX_DAY_NUMBER
 from .importing.preview import NOTES_PER_TALK, DayPreview, day_previews
-from .importing.removals import fingerprint
+from .importing.removals import stored_fingerprint
 from .models import Day
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,14 @@ class ImportNotesForm(forms.Form):
         max_length=200,
         help_text="Leave empty to read it from the title, e.g. “DockerCon 2016 Highlights Day 1”.",
     )
+    conference_slug = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Conference slug",
+        help_text="The conference’s part of web addresses (letters, digits, - and _), e.g. "
+        "“dockercon-2016”. Leave empty for the stored conference of that name, or one made "
+        "from the name.",
+    )
     location = forms.CharField(required=False, max_length=200)
     starts_on = forms.DateField(
         required=False, label="Conference starts on", widget=forms.DateInput(attrs={"type": "date"})
@@ -116,6 +126,12 @@ class ImportNotesForm(forms.Form):
                 f"{describe_size(MAX_IMPORT_BYTES)})."
             )
         return text
+
+    def clean_conference_slug(self) -> str:
+        slug = self.cleaned_data["conference_slug"].strip()
+        if slug and (problem := slug_problem(slug)):
+            raise forms.ValidationError(problem)
+        return slug
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -150,6 +166,7 @@ class ImportNotesForm(forms.Form):
         data = self.cleaned_data
         return ImportOptions(
             conference=data["conference"].strip(),
+            conference_slug=data["conference_slug"],
             location=data["location"].strip(),
             starts_on=data["starts_on"],
             day=data["day"],
@@ -173,6 +190,7 @@ def _store(request: HttpRequest, payload: dict[str, Any]) -> str:
 def _options_payload(options: ImportOptions) -> dict[str, Any]:
     return {
         "conference": options.conference,
+        "conference_slug": options.conference_slug,
         "location": options.location,
         "starts_on": options.starts_on.isoformat() if options.starts_on else "",
         "day": options.day,
@@ -186,6 +204,7 @@ def _options_from(payload: dict[str, Any]) -> ImportOptions:
 
     return ImportOptions(
         conference=payload["conference"],
+        conference_slug=payload.get("conference_slug", ""),  # previews stored before it
         location=payload["location"],
         starts_on=day(payload["starts_on"]),
         day=payload["day"],
@@ -216,6 +235,15 @@ def may_import(user) -> bool:
     """Can this user import anything at all (a new day or an update of one)?"""
     return user.has_perm("talks.add_day") or user.has_perm("talks.change_day")
 
+
+# The import's options (ImportOptions' attributes) as this form labels them, for messages.
+FIELD_WORDS = {
+    "conference": "the “Conference”",
+    "conference_slug": "the “Conference slug”",
+    "starts_on": "the “Conference starts on” date",
+    "day": "the “Day number”",
+    "date": "the “Date of the day”",
+}
 
 WARNINGS_SHOWN = 3  # in the message after an import; the preview lists them all
 
@@ -312,7 +340,9 @@ def _render_preview(
             "result": result,
             "days": days,
             "removing": [day for day in days if day.removals],
-            "removals_seen": fingerprint([(day.doc, day.removals) for day in days if day.removals]),
+            # The stored days as this preview shows them: confirming asks again if they
+            # changed in any way meanwhile (see save_days).
+            "removals_seen": stored_fingerprint([day.doc for day in days]),
             "allowed": not missing,
             "warnings": [*decoded_warnings, *result.warnings],
             "encoding": payload["encoding"],
@@ -391,6 +421,11 @@ def import_notes_view(request: HttpRequest) -> HttpResponse:
     filename = form.cleaned_data["filename"]
     try:
         result = read_notes(decoded.text, format=fmt, filename=filename, options=options)
+    except OptionsError as error:
+        # At the first field given that it names, else at the notes themselves.
+        field = next((name for name in error.options if name in form.fields), "")
+        form.add_error(field or form.source_field(), error.describe(FIELD_WORDS))
+        return _render(request, {"form": form}, status=400)
     except NotesInputError as error:
         field = "conference" if isinstance(error, MissingConference) else form.source_field()
         form.add_error(field, str(error))
@@ -433,7 +468,8 @@ def import_notes_confirm(request: HttpRequest) -> HttpResponse:
             options=_options_from(payload["options"]),
         )
     except NotesInputError as error:
-        return _render(request, {"form": ImportNotesForm(), "error": str(error)}, status=400)
+        message = error.describe(FIELD_WORDS) if isinstance(error, OptionsError) else str(error)
+        return _render(request, {"form": ImportNotesForm(), "error": message}, status=400)
     days = day_previews(result)
     if missing := _check_permissions(request.user, days):
         context = {"error": _not_allowed_message(missing), "title": "Import not allowed"}
@@ -474,7 +510,12 @@ def import_notes_confirm(request: HttpRequest) -> HttpResponse:
             f"Imported “{day.title}”: {report.created} created, {report.updated} updated, "
             f"{report.unchanged} unchanged, {report.deleted} removed.",
         )
-    if warnings := outcome.result.warnings:
+    for conference, changes in outcome.conference_changes:
+        messages.info(
+            request, f"Changed the stored conference “{conference.name}”: {'; '.join(changes)}."
+        )
+    decoded_warnings = [ParseWarning(line, message) for line, message in payload["warnings"]]
+    if warnings := [*decoded_warnings, *outcome.result.warnings]:
         # The preview is gone by now: the message names them (the first few) itself.
         shown = "; ".join(str(warning) for warning in warnings[:WARNINGS_SHOWN])
         more = len(warnings) - WARNINGS_SHOWN

@@ -8,6 +8,7 @@
 Parsing never raises on odd input; it reports ``ParseWarning``s with line numbers.
 """
 
+from .checks import OptionsError
 from .decoding import MAX_IMPORT_BYTES, DecodedText, NotesInputError, decode_notes
 from .parse import FORMATS, ImportOptions, detect_format, parse_notes
 from .removals import Removals
@@ -34,6 +35,7 @@ __all__ = [
     "ImportOutcome",
     "MissingConference",
     "NotesInputError",
+    "OptionsError",
     "ParseResult",
     "ParseWarning",
     "RemovalNotConfirmed",

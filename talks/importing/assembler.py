@@ -30,6 +30,7 @@ from .blocks import (
     all_lines,
     fit,
 )
+from .checks import TALK_SLUG_LENGTH, slug_problem
 from .detect import (
     HIGHLIGHT_KINDS,
     HIGHLIGHT_STYLES,
@@ -358,7 +359,12 @@ class DayAssembler:
         kind = (attrs.pick(TALK_KINDS) if attrs else "") or heading.kind
         slug = heading.slug if kind == heading.kind else short_slug(title, kind=kind)
         if attrs and attrs.slug:
-            slug = attrs.slug[:200]
+            problem = slug_problem(
+                attrs.slug, what=f"The slug of the talk “{title[:60]}”", length=TALK_SLUG_LENGTH
+            )
+            if problem:  # it would make the talk's web address, c/<conf>/<day>/<talk>/
+                self.placement.refuse(line, f"{problem} Nothing was imported.")
+            slug = attrs.slug[:TALK_SLUG_LENGTH]
         talk = TalkDoc(
             title=title,
             kind=kind,

@@ -11,6 +11,8 @@ from django.utils.text import slugify
 
 from ..documents import ConferenceDoc, DayDoc
 from .assembler import LIMITS, DayAssembler, DayDraft
+from .blocks import fit
+from .checks import CONFERENCE_SLUG_LENGTH, slug_problem
 from .detect import infer_from_title, infer_location
 from .lines import source_lines, split_text
 from .markdown_text import MarkdownReader
@@ -99,7 +101,9 @@ def parse_notes(
     filename: str = "",
     options: ImportOptions | None = None,
 ) -> ParseResult:
-    """Read a notes document into days. Never raises on odd input: it warns instead."""
+    """Read a notes document into days. Never raises on odd input: it warns instead, and
+    says in ``refusal`` why the text cannot be imported at all (a JSON export, a slug that
+    cannot make a web address)."""
     options = options or ImportOptions()
     fmt = detect_format(text, filename=filename) if format == "auto" else format
     foreign = foreign_format(text, filename=filename)
@@ -122,7 +126,20 @@ def parse_notes(
     ]
     days = _settle(drafts, front=front, options=options, placement=placement)
     placement.warnings.sort(key=lambda w: w.line)
-    return ParseResult(days=days, warnings=placement.warnings, format=fmt, roles=placement.roles)
+    refusals = sorted(placement.refusals, key=lambda w: w.line)
+    refusal = ""
+    if refusals:
+        refusal = str(refusals[0])[:1].upper() + str(refusals[0])[1:]
+        if len(refusals) > 1:
+            refusal += f" (And {len(refusals) - 1} more like it.)"
+    return ParseResult(
+        days=days,
+        warnings=placement.warnings,
+        format=fmt,
+        roles=placement.roles,
+        refusal=refusal,
+        conference_slug_given=bool(options.conference_slug or front.get("conference-slug")),
+    )
 
 
 def _date(value: str, *, what: str, placement: Placement) -> dt.date | None:
@@ -142,6 +159,24 @@ def _number(value: str, *, placement: Placement) -> int | None:
         return int(value)
     placement.warn(0, f"The day number “{value}” is not a number from 1 to {MAX_DAY_NUMBER}.")
     return None
+
+
+def _conference_slug(
+    name: str, *, front: dict[str, str], options: ImportOptions, placement: Placement
+) -> str:
+    """The slug given (option, else front matter), refused unless it can make a web address;
+    else one made from the name."""
+    for given, where in [
+        (options.conference_slug, "The conference slug given for the import"),
+        (front.get("conference-slug", ""), "The front matter's “conference-slug:”"),
+    ]:
+        if not given:
+            continue
+        problem = slug_problem(given, what=where, length=CONFERENCE_SLUG_LENGTH)
+        if problem:
+            placement.refuse(0, f"{problem} Nothing was imported.")
+        return given
+    return slugify(name)[:CONFERENCE_SLUG_LENGTH]
 
 
 def _absent(draft: DayDraft, *, title: str) -> frozenset[str]:
@@ -165,22 +200,38 @@ def _settle(
     drafts: list[DayDraft], *, front: dict[str, str], options: ImportOptions, placement: Placement
 ) -> list[DayDoc]:
     """Decide conference, day numbers, dates and titles: options, then front matter, then text."""
+    single = len(drafts) == 1
+    front = {**front}
+    for key, what, limit in [
+        ("title", "title in the front matter", "day_title"),
+        ("conference", "conference name in the front matter", "meta"),
+        ("location", "place in the front matter", "meta"),
+    ]:
+        if front.get(key):
+            front[key] = fit(front[key], limit, line=0, what=what, placement=placement)
     first_title = drafts[0].title or front.get("title", "")
     inferred_name, _ = infer_from_title(first_title)
     name = options.conference or front.get("conference", "") or inferred_name
-    name = name[: LIMITS["meta"]]
+    name = fit(name, "meta", line=0, what="conference name", placement=placement)
     intro = "\n\n".join(drafts[0].intro)
     location = options.location or front.get("location", "")
     if not location and name:
         location = infer_location(intro, conference=name)
     conference = ConferenceDoc(
         name=name,
-        slug=(options.conference_slug or front.get("conference-slug", "") or slugify(name))[:200],
-        location=location[: LIMITS["meta"]],
+        slug=_conference_slug(name, front=front, options=options, placement=placement),
+        location=fit(location, "meta", line=0, what="place", placement=placement),
         starts_on=options.starts_on
         or _date(front.get("starts-on", ""), what="start date", placement=placement),
     )
-    single = len(drafts) == 1
+    ignored = [f"“{key}:”" for key in ("day", "date") if front.get(key) and not single]
+    if ignored:
+        apply, were = ("apply", "they were") if len(ignored) > 1 else ("applies", "it was")
+        placement.warn(
+            0,
+            f"The front matter's {' and '.join(ignored)} {apply} to a single day, and these "
+            f"notes hold {len(drafts)} days, each with its own: {were} left out.",
+        )
     days = []
     for index, draft in enumerate(drafts):
         attrs = draft.title_attrs.values if draft.title_attrs else {}

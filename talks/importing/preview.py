@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..documents import ConferenceDoc, DayDoc, HighlightDoc, SnippetDoc, TalkDoc
+from ..documents import DayDoc, HighlightDoc, SnippetDoc, TalkDoc
 from ..models import Conference, Day
+from .checks import CONFERENCE_FIELDS, conference_changes
 from .detect import find_links
 from .removals import Removals, removals
 from .result import ParseResult
@@ -20,6 +21,7 @@ from .service import day_stats
 NOTES_PER_TALK = 50
 MAX_SHOWN_NOTES = 500
 MAX_SHOWN_TALKS = 200
+__all__ = ["CONFERENCE_FIELDS", "DayPreview", "conference_changes", "day_previews"]
 
 
 @dataclass
@@ -64,27 +66,6 @@ class _Budget:
         given = min(wanted, self.total)
         self.total -= given
         return given
-
-
-# A stored conference's fields an import may change, in the words the preview uses.
-CONFERENCE_FIELDS = {
-    "name": "name",
-    "location": "place",
-    "starts_on": "start date",
-    "description": "description",
-}
-
-
-def conference_changes(doc: ConferenceDoc, stored: Conference | None) -> list[str]:
-    """What importing ``doc`` would change in the stored conference (blanks in the file are
-    filled from it beforehand: see complete_from_database)."""
-    if stored is None:
-        return []
-    return [
-        words
-        for name, words in CONFERENCE_FIELDS.items()
-        if getattr(doc, name) != getattr(stored, name)
-    ]
 
 
 def _count(highlights: list[HighlightDoc]) -> int:

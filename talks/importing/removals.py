@@ -17,7 +17,7 @@ from django.db.models import Count, Value
 
 from .. import matching
 from ..documents import DAY_TEXT_FIELDS, DayDoc
-from ..models import Day, Highlight, Snippet, SnippetLine, Talk
+from ..models import Conference, Day, Highlight, Snippet, SnippetLine, Talk
 
 _LABELS = {
     "title": "title",
@@ -92,18 +92,89 @@ class Removals:
 
 
 def fingerprint(planned: Iterable[tuple[DayDoc, Removals]]) -> str:
-    """A short digest of what an import would remove, to tell at confirm time whether it is
-    still what the editor saw in the preview (the stored day may have changed meanwhile):
-    which rows would go, not how many, so a note deleted and another added by a colleague
-    meanwhile is noticed. Saved runs are left out: visitors add them all the time, and they
-    only lose their line."""
-    seen = [
-        {"day": [doc.conference.slug, doc.number], "talks": found.talk_pks}
-        | {"notes": found.note_pks, "answers": found.answers, "snippets": found.snippet_pks}
-        | {"lines": found.line_pks}
-        for doc, found in planned
+    """``stored_fingerprint`` of the days in ``planned`` (what a preview listed as going)."""
+    return stored_fingerprint([doc for doc, _ in planned])
+
+
+_NOTE_FIELDS = (
+    *("pk", "talk_id", "parent_id", "position", "style", "kind", "text"),
+    *("resolved_at", "resolution", "resolution_url"),
+)
+
+
+def stored_fingerprint(days: Iterable[DayDoc]) -> str:
+    """A short digest of everything stored that importing ``days`` would update or remove,
+    with what it holds, to tell at confirm time whether the stored days are still what the
+    editor saw in the preview: whether each conference and day exists, their fields, and
+    every talk, note, snippet and command line of the days (text, position, parent, kind,
+    tags, answers...). An edit made meanwhile, a note added, moved or deleted, all change it.
+    Saved runs are left out: visitors add them all the time, and a run only loses its line.
+
+    A fixed number of queries (eight) whatever the size of the days."""
+    keys = sorted({(doc.conference.slug, doc.number) for doc in days})
+    slugs = sorted({slug for slug, _ in keys})
+    digest = hashlib.sha256()
+
+    def feed(kind: str, rows: Iterable) -> None:
+        for row in rows:
+            digest.update(json.dumps([kind, *row], default=str).encode())
+            digest.update(b"\n")
+
+    feed("keys", [key for key in keys])
+    feed(
+        "conference",
+        Conference.objects.filter(slug__in=slugs)
+        .order_by("slug")
+        .values_list("slug", "pk", "name", "location", "starts_on", "description"),
+    )
+    wanted = set(keys)
+    stored_days = [
+        row
+        for row in Day.objects.filter(conference__slug__in=slugs, number__in={n for _, n in keys})
+        .order_by("conference__slug", "number")
+        .values_list("conference__slug", "number", "pk", "slug", "date", *DAY_TEXT_FIELDS)
+        if (row[0], row[1]) in wanted
     ]
-    return hashlib.sha256(json.dumps(seen).encode()).hexdigest()[:32]
+    feed("day", stored_days)
+    day_pks = [row[2] for row in stored_days]
+    if not day_pks:
+        return digest.hexdigest()[:32]
+    in_days = {"talk__day_id__in": day_pks}
+    feed(
+        "talk",
+        Talk.objects.filter(day_id__in=day_pks)
+        .order_by("pk")
+        .values_list("pk", "day_id", "position", "kind", "title", "slug", "session_url"),
+    )
+    feed(
+        "talk-tag",
+        Talk.tags.through.objects.filter(**in_days)
+        .order_by("talk_id", "tag_id")
+        .values_list("talk_id", "tag_id"),
+    )
+    feed(
+        "note",
+        Highlight.objects.filter(**in_days).order_by("pk").values_list(*_NOTE_FIELDS),
+    )
+    feed(
+        "note-tag",
+        Highlight.tags.through.objects.filter(highlight__talk__day_id__in=day_pks)
+        .order_by("highlight_id", "tag_id")
+        .values_list("highlight_id", "tag_id"),
+    )
+    feed(
+        "snippet",
+        Snippet.objects.filter(**in_days)
+        .order_by("pk")
+        .values_list("pk", "talk_id", "highlight_id", "position", "caption", "language"),
+    )
+    feed(
+        "line",
+        SnippetLine.objects.filter(snippet__talk__day_id__in=day_pks)
+        .order_by("pk")
+        .values_list("pk", "snippet_id", "position", "command"),
+    )
+    return digest.hexdigest()[:32]
 
 
 def _plural(count: int, word: str) -> str:

@@ -30,7 +30,10 @@ class ParseResult:
     warnings: list[ParseWarning]
     format: str
     roles: list[str] = field(default_factory=list)
-    refusal: str = ""  # why the text is not notes at all (a JSON export, a web page)
+    refusal: str = ""  # why the text cannot be imported (a JSON export, an invalid slug)
+    # Whether the conference's slug was given (option or front matter), not made from its name:
+    # only a slug made from the name may be replaced by a stored conference's of that name.
+    conference_slug_given: bool = False
 
     @property
     def day(self) -> DayDoc:
@@ -48,6 +51,11 @@ class Placement:
     def __init__(self, count: int) -> None:
         self.roles = [""] * count
         self.warnings: list[ParseWarning] = []
+        self.refusals: list[ParseWarning] = []  # what makes the text impossible to import
+
+    def refuse(self, line: int, message: str) -> None:
+        """Report something the import cannot go ahead with (the whole import is refused)."""
+        self.refusals.append(ParseWarning(line, message))
 
     def place(self, line: int, role: str) -> None:
         if 1 <= line <= len(self.roles) and not self.roles[line - 1]:

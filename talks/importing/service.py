@@ -7,12 +7,19 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from .. import matching
-from ..documents import DayDoc, HighlightDoc, SaveReport, save_day
+from ..documents import ConferenceDoc, DayDoc, HighlightDoc, SaveReport, save_day
 from ..models import Conference, Day, Highlight, Talk
+from .checks import (
+    check_dates,
+    check_day_addresses,
+    check_single_day_options,
+    match_conference_by_name,
+    planned_conference_changes,
+)
 from .decoding import NotesInputError
 from .detect import find_links
 from .parse import ImportOptions, parse_notes
-from .removals import Removals, fingerprint, removals
+from .removals import Removals, removals, stored_fingerprint
 from .result import ParseResult
 
 
@@ -65,6 +72,8 @@ def day_stats(doc: DayDoc) -> DayStats:
 class ImportOutcome:
     result: ParseResult
     saved: list[tuple[Day, SaveReport]] = field(default_factory=list)
+    # Each stored conference the import changes (or would, on a dry run), with what, in words.
+    conference_changes: list[tuple[ConferenceDoc, list[str]]] = field(default_factory=list)
 
     @property
     def days(self) -> list[DayDoc]:
@@ -89,15 +98,24 @@ class RemovalNotConfirmed(NotesInputError):
 
 
 class RemovalsChanged(RemovalNotConfirmed):
-    """What the import would remove is no longer what the editor confirmed in the preview."""
+    """The stored day is no longer what the editor saw in the preview (someone edited it, or
+    what the import would remove is not what was confirmed): ask again, showing it as it is."""
 
     def __init__(self, planned: list[tuple[DayDoc, Removals]]) -> None:
         super().__init__(planned)
         removed = "; ".join(f"from “{doc.title}”: {found.describe()}" for doc, found in planned)
-        self.args = (
-            "Nothing was imported: the stored day changed after the preview, and this import "
-            f"would now remove {removed}. Check the preview below and confirm again.",
-        )
+        if planned:
+            message = (
+                "Nothing was imported: the stored day changed after the preview, and this "
+                f"import would now remove {removed}. Check the preview below and confirm again."
+            )
+        else:
+            message = (
+                "Nothing was imported: the stored day changed after the preview (someone "
+                "edited it meanwhile), and importing would overwrite that. Check the preview "
+                "below, which shows the day as it is now, and confirm again."
+            )
+        self.args = (message,)
 
 
 def check_importable(result: ParseResult) -> None:
@@ -159,10 +177,19 @@ def complete_from_database(days: list[DayDoc]) -> None:
 def read_notes(
     text: str, *, format: str = "auto", filename: str = "", options: ImportOptions | None = None
 ) -> ParseResult:
-    """Parse ``text``, refuse what cannot be imported, and fill in what the database knows."""
+    """Parse ``text``, refuse what cannot be imported, and fill in what the database knows.
+
+    Refusals (``NotesInputError``; ``OptionsError`` when options given are involved) come
+    before anything is written: an invalid slug, a day number or date given for notes that
+    hold several days, a day dated before its conference starts."""
+    options = options or ImportOptions()
     result = parse_notes(text, format=format, filename=filename, options=options)
     check_importable(result)
+    check_single_day_options(result, options)
+    match_conference_by_name(result)
     complete_from_database(result.days)
+    check_dates(result, options)
+    check_day_addresses(result)
     return result
 
 
@@ -184,8 +211,9 @@ def save_days(
 
     Raises ``RemovalNotConfirmed``, having written nothing, when that would remove talks,
     notes or snippets from a stored day and ``confirm_removal`` is not given; with
-    ``seen_removals`` (the ``fingerprint`` of what a preview showed), ``RemovalsChanged``
-    when what would go is no longer what was confirmed.
+    ``seen_removals`` (the ``stored_fingerprint`` of the days a preview showed),
+    ``RemovalsChanged`` when the stored days changed in any way since (required when the
+    import removes something).
     """
     outcome = ImportOutcome(result=result)
     with transaction.atomic():
@@ -193,8 +221,11 @@ def save_days(
             planned = planned_removals(result.days)
             if planned and not confirm_removal:
                 raise RemovalNotConfirmed(planned)
-            if planned and fingerprint(planned) != seen_removals:
+            # Without removals, a confirmation that sends no digest is taken as it is.
+            checked = bool(planned or seen_removals)
+            if checked and stored_fingerprint(result.days) != seen_removals:
                 raise RemovalsChanged(planned)
+        outcome.conference_changes = planned_conference_changes(result.days)
         for doc in result.days:
             outcome.saved.append(save_day(doc))
     return outcome
@@ -216,5 +247,6 @@ def import_notes(
     """
     result = read_notes(text, format=format, filename=filename, options=options)
     if dry_run:
-        return ImportOutcome(result=result)
+        changes = planned_conference_changes(result.days)
+        return ImportOutcome(result=result, conference_changes=changes)
     return save_days(result, confirm_removal=confirm_removal)

@@ -16,14 +16,27 @@ from talks.importing import (
     MAX_IMPORT_BYTES,
     ImportOptions,
     NotesInputError,
+    OptionsError,
     RemovalNotConfirmed,
     day_stats,
     decode_notes,
     import_notes,
     planned_removals,
 )
+from talks.importing.blocks import LIMITS
+from talks.importing.checks import slug_problem
 from talks.importing.decoding import check_size, describe_size
 from talks.importing.parse import MAX_DAY_NUMBER
+
+MAX_NAME_LENGTH = LIMITS["meta"]
+# The options by name (ImportOptions' attributes), for messages about them.
+OPTION_NAMES = {
+    "conference": "--conference",
+    "conference_slug": "--conference-slug",
+    "starts_on": "--starts-on",
+    "day": "--day",
+    "date": "--date",
+}
 
 
 def _date(value: str) -> dt.date:
@@ -31,6 +44,24 @@ def _date(value: str) -> dt.date:
         return dt.date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"“{value}” is not a date like 2016-06-20") from None
+
+
+def _slug(value: str) -> str:
+    """A conference slug; "" (the default) for one found or made from the name."""
+    problem = value.strip() and slug_problem(value.strip())
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value.strip()
+
+
+def _name(value: str) -> str:
+    """A conference's name or place: at most as long as the admin's form takes."""
+    value = " ".join(value.split())
+    if len(value) > MAX_NAME_LENGTH:
+        raise argparse.ArgumentTypeError(
+            f"“{value[:40]}…” is {len(value)} characters long; at most {MAX_NAME_LENGTH} fit"
+        )
+    return value
 
 
 def _day_number(value: str) -> int:
@@ -53,14 +84,26 @@ class Command(BaseCommand):
         parser.add_argument("file", help="The notes file, or - for standard input.")
         parser.add_argument("--format", choices=list(FORMATS), default="auto")
         parser.add_argument(
-            "--conference", default="", help="Conference name, e.g. “DockerCon 2016” "
-            "(default: read from the title, e.g. “DockerCon 2016 Highlights Day 1”).",
+            "--conference", default="", type=_name, help="Conference name, e.g. “DockerCon "
+            "2016” (default: read from the title, e.g. “DockerCon 2016 Highlights Day 1”).",
         )  # fmt: skip
-        parser.add_argument("--conference-slug", default="", help="Default: from the name.")
-        parser.add_argument("--location", default="", help="Where the conference takes place.")
+        parser.add_argument(
+            "--conference-slug", default="", type=_slug, help="The conference's part of web "
+            "addresses (letters, digits, - and _), e.g. “dockercon-2016”. Default: the stored "
+            "conference of that name, else made from the name.",
+        )  # fmt: skip
+        parser.add_argument(
+            "--location", default="", type=_name, help="Where the conference takes place."
+        )
         parser.add_argument("--starts-on", type=_date, help="First day, YYYY-MM-DD.")
-        parser.add_argument("--day", type=_day_number, help="Day number (default: from the text).")
-        parser.add_argument("--date", type=_date, help="The day's date, YYYY-MM-DD.")
+        parser.add_argument(
+            "--day", type=_day_number, help="Day number (default: from the text); only for "
+            "notes that hold a single day.",
+        )  # fmt: skip
+        parser.add_argument(
+            "--date", type=_date, help="The day's date, YYYY-MM-DD; only for notes that hold a "
+            "single day.",
+        )  # fmt: skip
         parser.add_argument(
             "--dry-run", action="store_true", help="Show what would be imported; save nothing."
         )
@@ -100,13 +143,16 @@ class Command(BaseCommand):
                 "(in the stored day, not in the file). Run it again with --replace to remove "
                 "them, or add them to the file."
             ) from None
+        except OptionsError as error:
+            raise CommandError(f"{name}: {error.describe(OPTION_NAMES)}") from None
         except NotesInputError as error:
             raise CommandError(f"{name}: {error}") from None
         except DatabaseError as error:
             raise CommandError(
                 f"{name}: nothing was saved; the database refused: {error}"
             ) from None
-        for warning in [*decoded.warnings, *outcome.result.warnings]:
+        warnings = [*decoded.warnings, *outcome.result.warnings]
+        for warning in warnings:
             where = f"{name}:{warning.line}" if warning.line else name
             self.stderr.write(f"{where}: {warning.message}")
         label = "Markdown" if outcome.result.format == "markdown" else "plain text"
@@ -122,6 +168,12 @@ class Command(BaseCommand):
                     f"{report.unchanged} unchanged, {report.deleted} removed."
                 )
             self.stdout.write(line)
+        for conference, changes in outcome.conference_changes:
+            verb = "Importing would change" if options["dry_run"] else "Changed"
+            self.stdout.write(
+                f"{verb} the stored conference “{conference.name}” ({conference.slug}): "
+                f"{'; '.join(changes)}."
+            )
         if options["dry_run"]:
             for doc, found in planned_removals(outcome.days):
                 self.stdout.write(
@@ -129,8 +181,8 @@ class Command(BaseCommand):
                     f"{'' if options['replace'] else ' (it needs --replace)'}."
                 )
             self.stdout.write("Dry run: nothing was saved.")
-        elif outcome.result.warnings:
-            count = len(outcome.result.warnings)
+        elif warnings:
+            count = len(warnings)
             self.stdout.write(f"Imported with {count} warning{'s' if count != 1 else ''} (above).")
 
     def _read(self, name: str) -> bytes:
@@ -145,8 +197,18 @@ class Command(BaseCommand):
                 )
             return data
         path = Path(name)
-        if not path.is_file():
+        if path.is_dir():
+            raise CommandError(
+                f"{name} is a directory, not a notes file: give the path of the notes file "
+                "itself (plain text or Markdown)."
+            )
+        if not path.exists():
             raise CommandError(f"{name}: no such file.")
+        if not path.is_file():
+            raise CommandError(
+                f"{name} is not a regular file (a device or a pipe?): save the notes to a file "
+                "and import that, or pipe them to standard input with - as the file."
+            )
         try:
             check_size(os.stat(path).st_size)
             with path.open("rb") as handle:
