@@ -331,3 +331,33 @@ def test_behind_tls_proxy_makes_django_trust_the_forwarded_https(migrated_var_di
         assert claimed.status == 200, claimed.status
         assert claimed.getheader("Strict-Transport-Security")
         assert _get(port, FEED).status == 301  # plain HTTP from the proxy: redirected still
+
+
+@pytest.mark.parametrize(
+    ("env_extra", "message"),
+    [
+        ({"DEBUG": "maybe"}, "DEBUG must be true or false, not 'maybe'."),
+        ({"DEBUG": "false", "SECRET_KEY": ""}, "SECRET_KEY must be set when DEBUG is off."),
+        ({"DEBUG": "true", "RUNNER_TIMEOUT": "abc"}, "RUNNER_TIMEOUT"),
+    ],
+)
+def test_a_bad_setting_is_one_line_from_manage_py_not_a_traceback(env_extra, message):
+    result = _run("check", env_extra=env_extra)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Configuration error: ") and message in result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_gunicorn_says_which_setting_is_wrong_in_one_line_and_stops(tmp_path):
+    env = _env({"DEBUG": "maybe", "CONFNOTES_VAR_DIR": str(tmp_path)})
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "notes_site.wsgi", "--bind", "127.0.0.1:0"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0  # the master stops: "Worker failed to boot"
+    assert "Configuration error: DEBUG must be true or false, not 'maybe'." in result.stderr
+    assert "Traceback" not in result.stderr
