@@ -323,6 +323,22 @@ def _asking_address(visitor: str) -> str | None:
     return running.values_list("remote_addr", flat=True).first()
 
 
+# Any number of our own, shared by every process: pg_advisory_xact_lock takes a 64-bit key.
+RESERVATION_LOCK = 0x636E_7362  # "cnsb"
+
+
+def _one_reservation_at_a_time() -> None:
+    """Within a transaction, wait until no other process is between counting live sandboxes
+    and adding one, so the limits (per address, site-wide) hold however many workers start
+    sandboxes at once. SQLite's IMMEDIATE transactions already write one at a time; on
+    PostgreSQL (read committed) two could both count 2 of 3 and both add one, hence the lock,
+    released at commit."""
+    connection = connections[Sandbox.objects.db]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [RESERVATION_LOCK])
+
+
 def _check_address(address: str | None) -> None:
     """Refuse a new sandbox to an address with RUNNER_SANDBOXES_PER_ADDRESS live ones already
     (the web process refuses the run first, runs._check_rate; this holds against races)."""
@@ -336,6 +352,7 @@ def _check_address(address: str | None) -> None:
 def _claim_from_pool(visitor: str, nodes: int, address: str | None = None) -> Sandbox | None:
     """Hand a warm pooled sandbox over to the visitor, as theirs and their address's."""
     with transaction.atomic():
+        _one_reservation_at_a_time()
         _check_address(address)
         pooled = (
             Sandbox.objects.select_for_update(skip_locked=True)
@@ -360,6 +377,7 @@ def _reserve(visitor: str, nodes: int, address: str | None = None) -> Sandbox | 
     limit per address (RUNNER_SANDBOXES_PER_ADDRESS)."""
     try:
         with transaction.atomic():
+            _one_reservation_at_a_time()
             _check_address(address)
             live = Sandbox.objects.filter(_live(), shared=False).count()
             if live >= settings.RUNNER_MAX_SANDBOXES:
@@ -430,6 +448,7 @@ def fill_pool() -> int:
     started = 0
     while True:
         with transaction.atomic():
+            _one_reservation_at_a_time()
             pooled = Sandbox.objects.filter(_live(), visitor="", shared=False).count()
             live = Sandbox.objects.filter(_live(), shared=False).count()
             if pooled >= settings.RUNNER_POOL_SIZE or live >= settings.RUNNER_MAX_SANDBOXES:

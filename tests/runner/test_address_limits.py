@@ -272,3 +272,42 @@ def test_pressing_run_still_costs_one_query_for_all_the_limits(
     # line, every limit's counts in one, the run (savepoint, insert, release)
     with django_assert_num_queries(5), django_capture_on_commit_callbacks(execute=False):
         assert client.post(f"/run/line/{line.pk}/", **HX).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_reserving_at_once_keep_to_the_cap(settings, monkeypatch):
+    """Both count the address's live sandboxes (1 of 2) at the same moment: without one
+    reservation at a time (an advisory lock on PostgreSQL, IMMEDIATE transactions on SQLite)
+    both would add one. The pause after the count widens the window a race needs."""
+    import threading
+    import time
+
+    from django.db import connections
+
+    Sandbox.objects.create(name="sbx-first", visitor=key(1), remote_addr=HOME)
+    counted = provider._check_address
+
+    def slow_check(address):
+        counted(address)
+        time.sleep(0.5)
+
+    monkeypatch.setattr(provider, "_check_address", slow_check)
+    barrier, outcomes = threading.Barrier(2), {}
+
+    def reserve(n: int) -> None:
+        try:
+            barrier.wait()
+            outcomes[n] = provider._reserve(key(n), 1, HOME)
+        except provider.EngineUnavailable as refused:
+            outcomes[n] = refused
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=reserve, args=(n,)) for n in (2, 3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    refused = [o for o in outcomes.values() if isinstance(o, provider.EngineUnavailable)]
+    assert len(outcomes) == 2 and len(refused) == 1, outcomes
+    assert Sandbox.objects.filter(remote_addr=HOME).count() == 2
