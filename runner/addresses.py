@@ -58,6 +58,23 @@ def _ip(text: str) -> str | None:
     return str(address)
 
 
+# An IPv6 client usually holds a whole /64 (SLAAC, privacy addresses) and may take a new address
+# of it for every request: the limits count the network, as an IPv4 client counts its address.
+IPV6_LIMIT_PREFIX = 64
+
+
+def client_net(address: str | None) -> str | None:
+    """What the per-address limits count by for ``address`` (a canonical address, as
+    ``client_address`` gives): an IPv4 address itself, an IPv6 address's /64 network
+    ("2001:db8:1:2::/64"); None for None."""
+    if not address:
+        return None
+    ip = ipaddress.ip_address(address)
+    if ip.version == 4:
+        return str(ip)
+    return str(ipaddress.ip_network(f"{ip}/{IPV6_LIMIT_PREFIX}", strict=False))
+
+
 def too_many_sandboxes(live: int) -> str:
     """Why a visitor without a sandbox gets none: their address has as many as it may."""
     most = settings.RUNNER_SANDBOXES_PER_ADDRESS

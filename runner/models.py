@@ -11,9 +11,41 @@ from django.db.models import Max
 from django.utils import timezone
 
 
+class ClientNetField(models.CharField):
+    """What the per-address limits count (runner.addresses.client_net: the address, or an
+    IPv6 client's /64), derived from the row's ``remote_addr`` whenever the row is written,
+    by save() or runner.rows.insert alike: never set by hand."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs |= {"max_length": 49, "null": True, "blank": True, "editable": False}
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        for fixed in ("max_length", "null", "blank", "editable"):
+            kwargs.pop(fixed, None)
+        return name, path, args, kwargs
+
+    def pre_save(self, model_instance, add):
+        from .addresses import client_net
+
+        value = client_net(model_instance.remote_addr)
+        setattr(model_instance, self.attname, value)
+        return value
+
+
+def _with_client_net(save_kwargs: dict) -> dict:
+    """A save() limited to some fields that writes remote_addr writes client_net too."""
+    fields = save_kwargs.get("update_fields")
+    if fields is not None and "remote_addr" in fields:
+        save_kwargs["update_fields"] = {*fields, "client_net"}
+    return save_kwargs
+
+
 class Sandbox(models.Model):
-    EXPIRED = "Expired."  # the error of a sandbox the reaper removed for its age (provider.reap)
     """A private Docker Engine in swarm mode, owned by one visitor (or waiting in the pool)."""
+
+    EXPIRED = "Expired."  # the error of a sandbox the reaper removed for its age (provider.reap)
 
     class Status(models.TextChoices):
         STARTING = "starting", "Starting"
@@ -27,6 +59,7 @@ class Sandbox(models.Model):
     # Who asked for it, by network address (runner.addresses.client_address): a visitor's
     # cookie is free to drop, so live sandboxes are capped per address too. None while pooled.
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    client_net = ClientNetField()
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.STARTING)
     shared = models.BooleanField(default=False, help_text="A trusted engine of the operator's.")
     docker_host = models.CharField(max_length=300, blank=True)
@@ -54,11 +87,14 @@ class Sandbox(models.Model):
         ]
         indexes = [
             # Live sandboxes per address (RUNNER_SANDBOXES_PER_ADDRESS), counted on every run.
-            models.Index(fields=["remote_addr", "status"], name="sandbox_addr_status"),
+            models.Index(fields=["client_net", "status"], name="sandbox_net_status"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **_with_client_net(kwargs))
 
     @property
     def is_live(self) -> bool:
@@ -122,6 +158,7 @@ class Run(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
     )
     remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    client_net = ClientNetField()
     line = models.CharField(max_length=1000, help_text="The line as written in the notes.")
     argv = models.JSONField(default=list, blank=True, help_text="What was executed.")
     note = models.TextField(blank=True, help_text="Why the line was rewritten, if it was.")
@@ -154,14 +191,17 @@ class Run(models.Model):
             # The rate limits count a visitor's and an address's recent runs and runs in flight
             # (runs._check_rate).
             models.Index(fields=["visitor", "created_at"], name="run_visitor_recent"),
-            models.Index(fields=["remote_addr", "created_at"], name="run_addr_recent"),
+            models.Index(fields=["client_net", "created_at"], name="run_net_recent"),
             models.Index(fields=["visitor", "status"], name="run_visitor_status"),
-            models.Index(fields=["remote_addr", "status"], name="run_addr_status"),
+            models.Index(fields=["client_net", "status"], name="run_net_status"),
         ]
         permissions = [("execute_run", "Can run snippet lines in a sandbox")]
 
     def __str__(self) -> str:
         return f"{self.line} ({self.get_status_display()})"
+
+    def save(self, *args, **kwargs) -> None:
+        super().save(*args, **_with_client_net(kwargs))
 
     @property
     def finished(self) -> bool:

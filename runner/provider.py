@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from . import rows
 from . import sandbox as engines
-from .addresses import too_many_sandboxes
+from .addresses import client_net, too_many_sandboxes
 from .images import build_demo_images
 from .models import Run, RunnerStatus, Sandbox
 from .swarm import Ping, ping
@@ -344,7 +344,8 @@ def _check_address(address: str | None) -> None:
     (the web process refuses the run first, runs._check_rate; this holds against races)."""
     if address is None:
         return
-    live = Sandbox.objects.filter(_live(), remote_addr=address, shared=False).count()
+    net = client_net(address)  # an IPv6 client's whole /64 counts as one
+    live = Sandbox.objects.filter(_live(), client_net=net, shared=False).count()
     if live >= settings.RUNNER_SANDBOXES_PER_ADDRESS:
         raise EngineUnavailable(too_many_sandboxes(live))
 

@@ -33,7 +33,7 @@ from django_tasks_db import DatabaseBackend
 from talks.models import SnippetLine
 
 from . import provider, rows, snapshots
-from .addresses import too_many_sandboxes
+from .addresses import client_net, too_many_sandboxes
 from .execute import run_docker
 from .models import Run, Sandbox
 from .picture import (
@@ -87,6 +87,11 @@ class Visitor:
     user_id: int | None
     remote_addr: str | None
 
+    @property
+    def net(self) -> str | None:
+        """What the per-address limits count for this visitor (runner.addresses.client_net)."""
+        return client_net(self.remote_addr)
+
 
 def limits() -> PolicyLimits:
     return PolicyLimits(max_replicas=settings.RUNNER_MAX_REPLICAS)
@@ -106,7 +111,7 @@ def decide(line: str, visitor_key: str) -> Decision:
 def _rate_sql(alias: str) -> str:
     """The three counts behind the rate limits in one query, written once per database: the
     visitor's and the address's runs of the last minute, and the visitor's runs in flight.
-    Each is an index range (run_visitor_recent, run_addr_recent, run_visitor_status), so the
+    Each is an index range (run_visitor_recent, run_net_recent, run_visitor_status), so the
     check costs the same however many runs a visitor has made before."""
     quote = connections[alias].ops.quote_name
     column = {name: quote(Run._meta.get_field(name).column) for name in RATE_FIELDS}
@@ -119,15 +124,15 @@ def _rate_sql(alias: str) -> str:
     )
 
 
-RATE_FIELDS = ("visitor", "remote_addr", "created_at", "status")
+RATE_FIELDS = ("visitor", "client_net", "created_at", "status")
 
 
 @functools.cache
 def _address_sql(alias: str) -> str:
     """The counts behind the per-address limits, which follow the rate counts (``_rate_sql``)
     in the same query: the address's runs in flight, the address's live sandboxes, and the
-    visitor's own live sandboxes (one at most). Index ranges too (run_addr_status,
-    sandbox_addr_status, the sandbox's visitor index)."""
+    visitor's own live sandboxes (one at most). Index ranges too (run_net_status,
+    sandbox_net_status, the sandbox's visitor index)."""
     quote = connections[alias].ops.quote_name
     run, sandbox = Run._meta, Sandbox._meta
     count = "SELECT COUNT(*) FROM {} WHERE {} = %s AND {} IN (%s, %s)"
@@ -137,7 +142,7 @@ def _address_sql(alias: str) -> str:
         return count.format(quote(meta.db_table), column, quote(meta.get_field("status").column))
 
     return (
-        f", ({counted(run, 'remote_addr')}), ({counted(sandbox, 'remote_addr')}),"
+        f", ({counted(run, 'client_net')}), ({counted(sandbox, 'client_net')}),"
         f" ({counted(sandbox, 'visitor')})"
     )
 
@@ -157,15 +162,16 @@ def _check_rate(visitor: Visitor, wanted: int) -> None:
     else counts against that limit (no run in flight for the in-flight limits, none in the
     last minute for the rates). Otherwise the message says why, and what to do.
 
-    A visitor is a cookie the client may drop, so the address (runner.addresses) has limits
-    of its own: 3 times a visitor's runs a minute, ``IN_FLIGHT_PER_ADDRESS`` times a visitor's
-    runs in flight, and, for a visitor who has no sandbox yet (so would get a new one),
+    A visitor is a cookie the client may drop, so the address (runner.addresses; an IPv6
+    client's /64, which it may draw new addresses from at will) has limits of its own: 3 times
+    a visitor's runs a minute, ``IN_FLIGHT_PER_ADDRESS`` times a visitor's runs in flight,
+    and, for a visitor who has no sandbox yet (so would get a new one),
     RUNNER_SANDBOXES_PER_ADDRESS live sandboxes. A visitor whose address is unknown is held
     by their own limits only."""
     connection = connections[Run.objects.db]
     ops = connection.ops
     since = ops.adapt_datetimefield_value(timezone.now() - timedelta(seconds=60))
-    addr = ops.adapt_ipaddressfield_value(visitor.remote_addr)  # None matches no row
+    addr = visitor.net  # None matches no row
     key = visitor.key
     live = (Sandbox.Status.STARTING, Sandbox.Status.READY)
     rate = [key, since, addr, since, key, *Run.IN_FLIGHT]

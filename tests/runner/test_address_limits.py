@@ -261,7 +261,7 @@ def test_the_address_counts_read_index_ranges(db):
     assert len(reads) == 6, plan
     assert all(" USING " in detail and "INDEX" in detail for detail in reads), plan
     indexes = {detail.split(" INDEX ")[1].split()[0] for detail in reads}
-    assert {"run_addr_status", "sandbox_addr_status"} <= indexes, plan
+    assert {"run_net_status", "sandbox_net_status"} <= indexes, plan
 
 
 def test_pressing_run_still_costs_one_query_for_all_the_limits(
@@ -311,3 +311,71 @@ def test_two_workers_reserving_at_once_keep_to_the_cap(settings, monkeypatch):
     refused = [o for o in outcomes.values() if isinstance(o, provider.EngineUnavailable)]
     assert len(outcomes) == 2 and len(refused) == 1, outcomes
     assert Sandbox.objects.filter(remote_addr=HOME).count() == 2
+
+
+# -- an IPv6 client holds a /64: its addresses count as one ------------------------------------
+
+V6_HOME = "2001:db8:7:1::10"
+V6_SAME_NETWORK = "2001:db8:7:1:a9c1:44ff:fe01:2"  # a privacy address of the same client
+V6_NEIGHBOUR = "2001:db8:7:2::10"  # the next /64: someone else
+
+
+def test_an_ipv6_client_drawing_new_addresses_from_its_64_meets_the_same_cap(line):
+    live_sandbox(key(1), V6_HOME)
+    live_sandbox(key(2), "2001:db8:7:1::11")
+    assert Sandbox.objects.filter(client_net="2001:db8:7:1::/64").count() == 2
+    response = client_from(V6_SAME_NETWORK).post(f"/run/line/{line.pk}/", **HX)
+    assert response.status_code == 429
+    assert "already has 2 sandboxes in use" in response.content.decode()
+    assert client_from(V6_NEIGHBOUR).post(f"/run/line/{line.pk}/", **HX).status_code == 200
+    run = Run.objects.get()
+    assert (run.remote_addr, run.client_net) == (V6_NEIGHBOUR, "2001:db8:7:2::/64")
+
+
+def test_runs_in_flight_count_across_an_ipv6_clients_addresses(line, settings):
+    settings.RUNNER_MAX_IN_FLIGHT = 1  # 3 from one address (one /64) at once
+    for n in range(3):
+        address = f"2001:db8:7:1::{n + 20:x}"
+        assert client_from(address).post(f"/run/line/{line.pk}/", **HX).status_code == 200
+    refused = client_from("2001:db8:7:1::99").post(f"/run/line/{line.pk}/", **HX)
+    assert refused.status_code == 429
+    assert "from your network address" in refused.content.decode()
+    assert set(Run.objects.values_list("client_net", flat=True)) == {"2001:db8:7:1::/64"}
+
+
+def test_the_worker_counts_an_ipv6_clients_64_too(fake_engines, line):
+    for n, address in [(1, V6_HOME), (2, "2001:db8:7:1::11"), (3, V6_SAME_NETWORK)]:
+        running(key(n), address, line)
+    provider.sandbox_for(key(1)), provider.sandbox_for(key(2))
+    with pytest.raises(provider.EngineUnavailable, match="already has 2 sandboxes in use"):
+        provider.sandbox_for(key(3))
+
+
+def test_a_sandbox_handed_over_keeps_client_net_in_step(fake_engines, line):
+    box = live_sandbox("", None)
+    assert box.client_net is None
+    box.remote_addr = V6_HOME
+    box.save(update_fields=["remote_addr"])
+    box.refresh_from_db()
+    assert box.client_net == "2001:db8:7:1::/64"
+
+
+def test_the_migration_fills_client_net_of_rows_written_before(line):
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection as default_connection
+
+    migration = importlib.import_module("runner.migrations.0006_client_net")
+    run = running(key(1), V6_HOME, line)
+    box = live_sandbox(key(2), HOME)
+    pooled = live_sandbox("", None, name="sbx-pooled")
+    Run.objects.update(client_net=None)
+    Sandbox.objects.update(client_net=None)
+
+    class Editor:
+        connection = default_connection
+
+    migration.fill_client_net(apps, Editor())
+    run.refresh_from_db(), box.refresh_from_db(), pooled.refresh_from_db()
+    assert (run.client_net, box.client_net, pooled.client_net) == ("2001:db8:7:1::/64", HOME, None)

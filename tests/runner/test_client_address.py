@@ -18,7 +18,7 @@ import pytest
 from django.test import Client, RequestFactory
 
 from runner import views
-from runner.addresses import client_address
+from runner.addresses import client_address, client_net
 from runner.models import Run
 from runner.sandbox_actions import RESET_LINE
 from tests.runner.swarm_fixtures import give_sandbox
@@ -179,3 +179,17 @@ def test_one_client_behind_the_proxy_no_longer_blocks_every_visitor(proxy, line,
     assert reader.post(f"/run/line/{line.pk}/", **HX).status_code == 200
     spoofing = behind_proxy_client(f"{CLIENT}, 192.0.2.81")  # claims to be the flooder
     assert spoofing.post(f"/run/line/{line.pk}/", **HX).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("address", "net"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8::1", "2001:db8::/64"),
+        ("2001:db8:0:0:ffff:1:2:3", "2001:db8::/64"),
+        ("2001:db8:0:1::1", "2001:db8:0:1::/64"),
+        (None, None),
+    ],
+)
+def test_the_limits_count_an_ipv4_address_or_an_ipv6_64(address, net):
+    assert client_net(address) == net

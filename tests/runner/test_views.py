@@ -387,7 +387,7 @@ def test_the_rate_check_reads_index_ranges_not_a_visitors_whole_history(db):
     assert all(detail.startswith("SEARCH runner_run USING") for detail in reads), plan
     assert {detail.split(" INDEX ")[1].split()[0] for detail in reads} == {
         "run_visitor_recent",
-        "run_addr_recent",
+        "run_net_recent",
         "run_visitor_status",
     }
 
