@@ -1,8 +1,9 @@
 """Run one docker CLI argv against a sandbox engine, safely.
 
 The argv has already passed the command policy; this module only makes running it harmless:
-no shell, a clean environment pointing at the sandbox's engine, a timeout that kills the whole
-process group, and output capped in memory while the pipes are still drained.
+no shell, a clean environment pointing at the sandbox's engine, a bound on the CLI's memory, a
+timeout that kills the whole process group, and output capped in memory while the pipes are
+still drained.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from django.conf import settings
 
 # How long a process group gets between SIGTERM and SIGKILL once the timeout has passed.
 KILL_GRACE = 1.0
@@ -39,6 +42,18 @@ _ANSI = re.compile(
 )
 # Everything else a terminal would interpret: C0 controls except \t and \n, DEL, C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# How the Go runtime says the memory limit stopped it (it then exits with status 2). The words
+# depend on where it ran out: "runtime: out of memory", "cannot allocate memory", "out of memory
+# allocating heap arena map", or a thread it could not start (errno 12 is ENOMEM).
+_OUT_OF_MEMORY = re.compile(
+    r"^(?:fatal error: .*(?:out of memory|cannot allocate memory)"
+    r"|runtime: out of memory"
+    r"|runtime: failed to create new OS thread .*errno=12)",
+    re.MULTILINE,
+)
+_GO_FATAL_EXIT = 2
+# The stack dump that follows a Go fatal error: hundreds of lines of no use to a visitor.
+_STACK_DUMP = re.compile(r"^(?:goroutine \d+|runtime stack:)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -52,6 +67,7 @@ class ExecResult:
     truncated: bool  # a marker line such as "[output truncated at 64 KiB]" ends the capped stream
     timed_out: bool
     duration: float  # seconds
+    out_of_memory: bool = False  # the CLI stopped at its memory limit (see run_docker)
 
     @property
     def ok(self) -> bool:
@@ -84,29 +100,43 @@ def run_docker(
     docker_host: str,
     timeout: float = 30.0,
     max_output: int = 64 * 1024,
+    memory_mb: int | None = None,
 ) -> ExecResult:
-    """Run argv (``docker ...``) against docker_host with a timeout and capped output.
+    """Run argv (``docker ...``) against docker_host with a timeout, capped output and memory.
 
     argv[0] == "docker" is replaced by the CLI found on PATH at call time. A CLI that cannot
-    be found gives exit code 127 and an explanation in stderr, like a shell would.
+    be found gives exit code 127 and an explanation in stderr, like a shell would. The CLI may
+    use at most memory_mb megabytes (settings.RUNNER_CLI_MEMORY_MB unless given): a template
+    can make it build gigabytes of output in memory before printing any.
     """
     args = tuple(argv)
     if not args:
         raise ValueError("argv must not be empty")
+    if memory_mb is None:
+        memory_mb = settings.RUNNER_CLI_MEMORY_MB
+    path = os.environ.get("PATH", os.defpath)
     executable = args[0]
     if executable == "docker":
-        found = shutil.which("docker", path=os.environ.get("PATH", os.defpath))
+        found = shutil.which("docker", path=path)
         if found is None:
-            return ExecResult(
-                argv=args,
-                exit_code=127,
-                stdout="",
-                stderr="docker: command not found (install the docker CLI on the worker)\n",
-                truncated=False,
-                timed_out=False,
-                duration=0.0,
+            return _not_run(
+                args, "docker: command not found (install the docker CLI on the worker)"
             )
         executable = found
+    # The limit is set by util-linux's prlimit, which sets it on itself and then execs the CLI:
+    # it holds from the CLI's first instruction, and no Python runs between fork and exec. A
+    # preexec_fn would run Python in the forked child of a process with threads (the worker's
+    # pools, the sandboxes' reapers), which the subprocess docs warn can deadlock on a lock
+    # another thread held at the fork. The data limit (RLIMIT_DATA), not the address-space one:
+    # Go reserves far more address space than it uses and cannot start below about 1 GB of it,
+    # while the data limit counts only the memory it can write to.
+    prlimit = shutil.which("prlimit", path=path)
+    if prlimit is None:
+        return _not_run(
+            args,
+            "prlimit: command not found (install util-linux on the worker: it bounds the memory "
+            "of the docker CLI)",
+        )
 
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="confnotes-run-") as home:
@@ -122,7 +152,7 @@ def run_docker(
         }
         try:
             proc = subprocess.Popen(
-                (executable, *args[1:]),
+                (prlimit, f"--data={memory_mb * 1024 * 1024}", "--", executable, *args[1:]),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -155,15 +185,43 @@ def run_docker(
     stderr = _render(err, max_output)
     if timed_out:
         stderr += f"[timed out after {timeout:g} s: the command and its children were killed]\n"
+    out_of_memory = exit_code == _GO_FATAL_EXIT and _OUT_OF_MEMORY.search(stderr) is not None
+    if out_of_memory:
+        stderr = _without_stack_dump(stderr) + (
+            f"[The docker command ran out of memory (it may use at most {memory_mb} MB here), "
+            "so it was stopped; the Go runtime's stack dump that followed is left out.]\n"
+        )
     return ExecResult(
         argv=args,
         exit_code=exit_code,
         stdout=stdout,
         stderr=stderr,
-        truncated=out.truncated or err.truncated,
+        truncated=out.truncated or (err.truncated and not out_of_memory),
         timed_out=timed_out,
         duration=duration,
+        out_of_memory=out_of_memory,
     )
+
+
+def _not_run(args: tuple[str, ...], problem: str) -> ExecResult:
+    """A program the run needs is missing: exit code 127 and why, like a shell would say."""
+    return ExecResult(
+        argv=args,
+        exit_code=127,
+        stdout="",
+        stderr=problem + "\n",
+        truncated=False,
+        timed_out=False,
+        duration=0.0,
+    )
+
+
+def _without_stack_dump(stderr: str) -> str:
+    """stderr up to the Go runtime's fatal error, without the stack dump that follows it."""
+    fatal = _OUT_OF_MEMORY.search(stderr)
+    dump = _STACK_DUMP.search(stderr, fatal.end()) if fatal else None
+    kept = stderr[: dump.start()] if dump else stderr
+    return kept.rstrip("\n") + "\n"
 
 
 def _communicate(

@@ -57,6 +57,10 @@ class PolicyLimits:
     memory_limit: str = "64M"  # added to every service the runner creates
     cpu_limit: str = "0.25"
     pids_limit: int = 128  # processes per task: a fork bomb stops there
+    # Every task's root file system is read-only (a container's writable layer lives on the
+    # host's disk, which nothing else bounds); it writes to a tmpfs at /tmp of this size instead,
+    # which counts against its memory limit.
+    tmp_size: str = "16M"
     # Registries a `service create`/`--image` may name; plain `vote` or `instavote/vote` always
     # mean Docker Hub. Other hosts are refused so a line cannot make the engine call them.
     image_registries: tuple[str, ...] = ("docker.io",)
@@ -583,6 +587,14 @@ def _service_create(args: list[str], owner: str, limits: PolicyLimits) -> _Outco
             for i in range(0, len(resource_flags), 2)
         )
         added.append(f"the sandbox's resource limits ({shown})")
+    # Always added, even after a visitor's own `--read-only`: the last one wins in the CLI, and
+    # `--read-only=false` and every mount flag are refused, on create and on update.
+    tmpfs = f"type=tmpfs,destination=/tmp,tmpfs-size={limits.tmp_size}"
+    extra += ["--read-only", "--mount", tmpfs]
+    added.append(
+        f"a read-only file system with {limits.tmp_size} of scratch space in `/tmp` "
+        f"(`--read-only --mount {tmpfs}`)"
+    )
     name = values.get("name")
     replicas = int(values.get("replicas", "1"))
     return _Outcome(

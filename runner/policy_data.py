@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from runner import go_templates
+
 if TYPE_CHECKING:
     from runner.policy import PolicyLimits
 
@@ -74,13 +76,8 @@ _SINCE_RE = re.compile(
     r"(?:Z|[+-][0-9]{2}:[0-9]{2})?)?",  # an RFC 3339 date or time
     re.ASCII,
 )
-# Swarm expands Go templates in --env and --hostname, and the CLI expands --format: recursive
-# `define`/`template` calls can loop for ever, and `pad`/`printf` widths allocate as much memory
-# as a number asks for, so templates may neither define templates nor hold large numbers.
-_TEMPLATE_ACTION_RE = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
-_TEMPLATE_CALL_RE = re.compile(r"(?:^|[\s(])(?:define|template|block)\b")
-_TEMPLATE_NUMBER_RE = re.compile(r"(?<![A-Za-z0-9_$])[0-9][0-9A-Za-z_.]*", re.ASCII)
-_SMALL_NUMBER_RE = re.compile(r"[0-9]{1,3}", re.ASCII)
+# Swarm expands Go templates in --env and --hostname, and the CLI expands --format, with no bound
+# on memory: runner.go_templates reads them as Go does and allows only the safe shapes.
 MAX_FORMAT = 200
 
 # Image references, after the reference grammar of distribution/reference.
@@ -365,7 +362,7 @@ def check_env(value: str, flag: str, limits: PolicyLimits) -> None:
         raise _bad(flag, value, "`KEY=value` with a name of letters, digits and `_`")
     if len(value) > 1000:
         raise Refused("too-long", f"`{flag}` may be at most 1000 characters in the sandbox.")
-    _check_no_template_calls(env_value, flag)
+    _check_template(env_value, flag, swarm=True)
 
 
 def check_env_key(value: str, flag: str, limits: PolicyLimits) -> None:
@@ -482,7 +479,7 @@ def check_hostname(value: str, flag: str, limits: PolicyLimits) -> None:
     """A hostname, optionally with swarm placeholders like `{{.Task.Slot}}`."""
     if not _HOSTNAME_RE.fullmatch(value):
         raise _bad(flag, value, "a hostname such as `web` or `web-{{.Task.Slot}}`")
-    _check_no_template_calls(value, flag)
+    _check_template(value, flag, swarm=True)
 
 
 def check_workdir(value: str, flag: str, limits: PolicyLimits) -> None:
@@ -515,21 +512,15 @@ def check_filter(value: str, flag: str, limits: PolicyLimits) -> None:
         raise _bad(flag, value, "a filter such as `name=vote`")
 
 
-def _check_no_template_calls(value: str, flag: str) -> None:
-    for action in _TEMPLATE_ACTION_RE.findall(value):
-        if _TEMPLATE_CALL_RE.search(action.lstrip("-")):
-            raise Refused(
-                "go-template",
-                f"Go templates may not define or call templates (`define`, `template`, `block`) "
-                f"in the sandbox: they can loop without end ({flag}).",
-            )
-        for number in _TEMPLATE_NUMBER_RE.findall(action):
-            if not _SMALL_NUMBER_RE.fullmatch(number):
-                raise Refused(
-                    "go-template",
-                    f"Numbers in Go templates may have at most 3 digits in the sandbox: larger "
-                    f"ones can make the output huge ({flag} … {show(number, 20)}).",
-                )
+def _check_template(value: str, flag: str, *, swarm: bool) -> None:
+    """A Go template: plain fields only where swarm fills it in, safe shapes in `--format`."""
+    try:
+        if swarm:
+            go_templates.check_swarm_template(value, flag)
+        else:
+            go_templates.check_format(value, flag)
+    except go_templates.TemplateRefused as refusal:
+        raise Refused(refusal.code, refusal.reason) from None
 
 
 def check_format(value: str, flag: str, limits: PolicyLimits) -> None:
@@ -539,7 +530,7 @@ def check_format(value: str, flag: str, limits: PolicyLimits) -> None:
             "format-too-long",
             f"`{flag}` templates may be at most {MAX_FORMAT} characters in the sandbox.",
         )
-    _check_no_template_calls(value, flag)
+    _check_template(value, flag, swarm=False)
 
 
 def check_since(value: str, flag: str, limits: PolicyLimits) -> None:
@@ -567,6 +558,16 @@ def check_detach(value: str, flag: str, limits: PolicyLimits) -> None:
             "no-detach",
             f"The sandbox never waits for a service to converge, so `{flag}=false` is not "
             "allowed; the swarm picture shows the rollout instead.",
+        )
+
+
+def check_read_only(value: str, flag: str, limits: PolicyLimits) -> None:
+    """`--read-only` may be given, but never turned off: tasks must not write to the host's disk."""
+    if value == "false":
+        raise Refused(
+            "read-only",
+            f"Sandbox services always keep a read-only file system, so `{flag}=false` is not "
+            f"allowed: write to `/tmp` instead, a scratch space of {limits.tmp_size} in memory.",
         )
 
 
@@ -677,7 +678,7 @@ _SERVICE_SPEC_FLAGS = [
     Flag("workdir", "w", check=check_workdir),
     Flag("user", "u", check=check_user),
     Flag("tty", "t", boolean=True),
-    Flag("read-only", boolean=True),
+    Flag("read-only", boolean=True, check=check_read_only),
     # --init adds a tiny init that forwards signals, which only helps teardown.
     Flag("init", boolean=True),
     Flag("no-resolve-image", boolean=True),
@@ -837,7 +838,8 @@ SERVICE_SPEC_REFUSED = [
     *_refuse_all(
         ["mount-rm"],
         "mount",
-        "Mounts are not allowed in the sandbox, so there are none to remove ({flag}).",
+        "Mounts are not allowed in the sandbox, so there are none to remove; the scratch space "
+        "at `/tmp` that the sandbox adds itself stays ({flag}).",
     ),
     RefusedFlag(
         "volume",

@@ -459,7 +459,13 @@ def execute_run(run: Run, sandbox: Sandbox | None = None) -> bool:
         )
         return False
     if not result.ok:
-        reason = _failure_reason(result.stderr, sandbox)
+        reason = (
+            f"The docker command ran out of memory (it may use at most "
+            f"{settings.RUNNER_CLI_MEMORY_MB} MB here) and was stopped: its output would be "
+            "too large. Ask for less, e.g. a --format template that repeats less."
+            if result.out_of_memory
+            else _failure_reason(result.stderr, sandbox)
+        )
         _finish(run, Run.Status.FAILED, reason=reason, picture_later=read_only)
         return False
     converging = decision.subcommand in CONVERGING and decision.service_name

@@ -15,6 +15,7 @@ OWNER = "alice"
 LABELS = ("--label", "confnotes.owner=alice", "--container-label", "confnotes.owner=alice")
 LIMITS = ("--limit-memory", "64M", "--limit-cpu", "0.25", "--limit-pids", "128")
 CREATE_ADDS = ("--detach", *LABELS, *LIMITS)
+READ_ONLY = ("--read-only", "--mount", "type=tmpfs,destination=/tmp,tmpfs-size=16M")
 DIGEST = "sha256:" + "ab" * 32
 
 
@@ -34,8 +35,11 @@ def tailed(line: str) -> tuple[str, ...]:
 
 
 def created(flags: str, rest: str, adds: tuple[str, ...] = CREATE_ADDS) -> tuple[str, ...]:
-    """`service create FLAGS <our flags> IMAGE ARGS`."""
-    return ("docker", "service", "create", *shlex.split(flags), *adds, *shlex.split(rest))
+    """`service create FLAGS <our flags> IMAGE ARGS`; the read-only file system is always added."""
+    return (
+        *("docker", "service", "create", *shlex.split(flags)),
+        *(*adds, *READ_ONLY, *shlex.split(rest)),
+    )
 
 
 SEED = [
@@ -639,8 +643,10 @@ def test_it_explains_the_legacy_tasks_command():
 def test_it_notes_what_it_added():
     create = check_command("docker service create --name web nginx", owner=OWNER)
     assert create.note == (
-        "Added `--detach`, the owner labels and the sandbox's resource limits "
-        "(`--limit-memory 64M`, `--limit-cpu 0.25`, `--limit-pids 128`)."
+        "Added `--detach`, the owner labels, the sandbox's resource limits "
+        "(`--limit-memory 64M`, `--limit-cpu 0.25`, `--limit-pids 128`) and a read-only file "
+        "system with 16M of scratch space in `/tmp` "
+        "(`--read-only --mount type=tmpfs,destination=/tmp,tmpfs-size=16M`)."
     )
     scale = check_command("docker service scale vote=2", owner=OWNER)
     assert scale.note.startswith("Added `--detach` so the command returns at once")
@@ -702,7 +708,7 @@ def test_it_applies_custom_limits():
     assert created.argv == (
         *("docker", "service", "create", "--limit-memory", "100M", "--detach"),
         *("--label", "confnotes.owner=bob", "--container-label", "confnotes.owner=bob"),
-        *("--limit-cpu", "0.5", "--limit-pids", "64", "registry.local:5000/app"),
+        *("--limit-cpu", "0.5", "--limit-pids", "64", *READ_ONLY, "registry.local:5000/app"),
     )
 
 
