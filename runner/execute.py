@@ -42,6 +42,8 @@ _ANSI = re.compile(
 )
 # Everything else a terminal would interpret: C0 controls except \t and \n, DEL, C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Bidirectional embeddings, overrides, isolates and marks (the "Trojan Source" characters).
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # How the Go runtime says the memory limit stopped it (it then exits with status 2). The words
 # depend on where it ran out: "runtime: out of memory", "cannot allocate memory", "out of memory
 # allocating heap arena map", or a thread it could not start (errno 12 is ENOMEM).
@@ -317,11 +319,14 @@ def _render(buffer: _CappedBuffer, max_output: int) -> str:
 
 
 def strip_terminal_escapes(text: str) -> str:
-    """Remove ANSI escape sequences and control characters other than newline and tab."""
+    """Remove ANSI escape sequences and control characters other than newline and tab, and
+    show bidirectional controls as what they are (``[U+202E]``): a task may print them, and
+    left in, they would make its output read differently from what it holds."""
     text = _ANSI.sub("", text)
     # Progress output rewrites lines with a bare carriage return; show each state on its own line.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", text)
+    text = _CONTROL.sub("", text)
+    return _BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
 
 
 def _human_size(n: int) -> str:

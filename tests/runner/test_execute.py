@@ -157,6 +157,15 @@ def test_it_strips_escapes_from_plain_strings() -> None:
     assert strip_terminal_escapes("\x1b[32mok\x1b[0m\x9b1m\x07") == "ok"
 
 
+def test_it_shows_bidirectional_controls_instead_of_obeying_them() -> None:
+    # "access granted" that a right-to-left override would make read otherwise; emoji joiners
+    # and other format characters are left alone.
+    printed = "user \u202egnirts\u202c ok \u2066x\u2069 \u200f 👩\u200d💻"
+    assert strip_terminal_escapes(printed) == (
+        "user [U+202E]gnirts[U+202C] ok [U+2066]x[U+2069] [U+200F] 👩\u200d💻"
+    )
+
+
 def test_it_decodes_invalid_utf8_with_replacement_characters(fake_docker) -> None:
     fake_docker("#!/bin/sh\nprintf 'caf\\303\\251 \\377\\376 ok\\n'\n")
 
