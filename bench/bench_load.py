@@ -200,7 +200,7 @@ def visitor(base: str, source: str, tally: Tally, stop: float, drain_until: list
 
 
 def _run_id(body: str) -> int | None:
-    found = re.search(r'hx-get="/runs/(\d+)/"', body)
+    found = re.search(r'hx-get="/runs/(\d+)/[?"]', body)  # the cell may add ?origin=...
     return int(found.group(1)) if found else None
 
 
@@ -302,7 +302,12 @@ def reader_pages(base: str) -> list[tuple[str, str]]:
 
 def final_runs(database: Path) -> tuple[Counter, list[tuple[int, str, str, str]]]:
     with contextlib.closing(sqlite3.connect(database)) as db:
-        rows = db.execute("SELECT id, status, line, reason FROM runner_run").fetchall()
+        rows = db.execute("SELECT id, status, line, reason, stderr FROM runner_run").fetchall()
+    # The engine's own last words where the reason points at them ("its own message is below").
+    rows = [
+        (i, status, line, f"{reason} {stderr.strip()[-160:]}".strip())
+        for i, status, line, reason, stderr in rows
+    ]
     return Counter(r[1] for r in rows), [r for r in rows if r[1] not in {"succeeded", "refused"}]
 
 
