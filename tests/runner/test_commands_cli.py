@@ -3,35 +3,15 @@ from deep inside the worker loop."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from django.core.management import CommandError, call_command
 
 from runner import provider, runs
 from runner.models import RunnerStatus
 from runner.worker import WakeableWorker
+from tests.commands import manage
 
-ROOT = Path(__file__).resolve().parents[2]
 BAD_SECONDS = ["-1", "0", "-0.5", "nan", "inf", "-inf", "x", "", "1e10"]
-
-
-def manage(*argv: str, var_dir: Path) -> subprocess.CompletedProcess[str]:
-    """manage.py in a process of its own, on an empty SQLite database in var_dir."""
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {"DJANGO_SETTINGS_MODULE": "notes_site.test_settings", "CONFNOTES_VAR_DIR": str(var_dir)}
-    return subprocess.run(
-        [sys.executable, "manage.py", *argv],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 @pytest.mark.parametrize("option", ["--interval", "--housekeeping"])

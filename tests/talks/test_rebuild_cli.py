@@ -4,30 +4,11 @@ is a CommandError that says what to do, not a traceback."""
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def manage(*argv: str, var_dir: Path) -> subprocess.CompletedProcess[str]:
-    """manage.py in a process of its own, on a new SQLite database in var_dir."""
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {"DJANGO_SETTINGS_MODULE": "notes_site.test_settings", "CONFNOTES_VAR_DIR": str(var_dir)}
-    return subprocess.run(
-        [sys.executable, "manage.py", *argv],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.commands import manage
 
 
 def test_an_unknown_database_is_named_with_the_known_aliases(tmp_path):
