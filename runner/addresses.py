@@ -14,11 +14,6 @@ from django.conf import settings
 from django.http import HttpRequest
 
 
-def behind_tls_proxy() -> bool:
-    """Does a TLS proxy of ours stand in front of the site (``BEHIND_TLS_PROXY=true``)?"""
-    return settings.BEHIND_TLS_PROXY
-
-
 def client_address(request: HttpRequest) -> str | None:
     """The client's IP address, in its canonical form; None when none can be had.
 
@@ -38,7 +33,7 @@ def client_address(request: HttpRequest) -> str | None:
     client is one address for the limits.
     """
     remote = _ip(request.META.get("REMOTE_ADDR", ""))
-    if not behind_tls_proxy():
+    if not settings.BEHIND_TLS_PROXY:
         return remote
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     return _ip(forwarded.rpartition(",")[2]) or remote

@@ -417,6 +417,20 @@ def reset(visitor: str) -> int:
     return len(theirs)
 
 
+def stop_all(*, error: str) -> tuple[int, list[str]]:
+    """Tear down every live private sandbox (visitors' and the pool's), giving ``error`` as
+    the reason; returns how many were removed and the names of those that could not be (the
+    reaper tries them again)."""
+    rows = list(Sandbox.objects.filter(_live(), shared=False).order_by("pk"))
+    for row in rows:
+        _forget(row, error=error)
+    left = Sandbox.objects.filter(pk__in=[row.pk for row in rows]).exclude(
+        status=Sandbox.Status.GONE
+    )
+    names = list(left.values_list("name", flat=True))
+    return len(rows) - len(names), names
+
+
 def reap() -> list[str]:
     """Remove expired sandboxes, abandoned starts, and any engine on disk with no live row."""
     now = timezone.now()

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ..documents import DayDoc, HighlightDoc, SnippetDoc, TalkDoc
 from ..models import Conference, Day
-from .checks import CONFERENCE_FIELDS, conference_changes
+from .checks import conference_changes
 from .detect import find_links
 from .removals import Removals, removals
 from .result import ParseResult
@@ -21,7 +21,6 @@ from .service import day_stats
 NOTES_PER_TALK = 50
 MAX_SHOWN_NOTES = 500
 MAX_SHOWN_TALKS = 200
-__all__ = ["CONFERENCE_FIELDS", "DayPreview", "conference_changes", "day_previews"]
 
 
 @dataclass

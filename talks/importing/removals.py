@@ -91,11 +91,6 @@ class Removals:
         return parts[0] if parts else "nothing"
 
 
-def fingerprint(planned: Iterable[tuple[DayDoc, Removals]]) -> str:
-    """``stored_fingerprint`` of the days in ``planned`` (what a preview listed as going)."""
-    return stored_fingerprint([doc for doc, _ in planned])
-
-
 _NOTE_FIELDS = (
     *("pk", "talk_id", "parent_id", "position", "style", "kind", "text"),
     *("resolved_at", "resolution", "resolution_url"),

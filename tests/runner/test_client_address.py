@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def proxy(settings):
-    """BEHIND_TLS_PROXY=true, however the settings say so (see behind_tls_proxy)."""
+    """BEHIND_TLS_PROXY=true (settings.py derives SECURE_PROXY_SSL_HEADER from it)."""
     settings.BEHIND_TLS_PROXY = True
     settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from runner.models import Run
 from talks.exporting import MarkdownExporter
 from talks.importing import RemovalNotConfirmed, import_notes, read_notes, save_days
-from talks.importing.removals import fingerprint, removals
+from talks.importing.removals import removals, stored_fingerprint
 from talks.importing.service import RemovalsChanged, planned_removals
 from talks.matching import align, tree_order
 from talks.models import Day, Highlight, Snippet, SnippetLine, Tag
@@ -212,14 +212,14 @@ def test_two_notes_at_one_place_are_saved_as_the_file_has_them(seeded):
 def test_the_fingerprint_tells_which_notes_would_go_not_only_how_many(seeded):
     text = _without(_seed(), "Low MTTR")
     days = read_notes(text).days
-    seen = fingerprint(planned_removals(days))
+    seen = stored_fingerprint(days)
     # Meanwhile a colleague deletes that note and adds another one, not in the file.
     low = _note("Low MTTR")
     Highlight.objects.create(talk=low.talk, parent=low.parent, position=99, text="New finding.")
     low.delete()
     now = planned_removals(read_notes(text).days)
     assert [found.notes for _, found in now] == [1]  # as many as before...
-    assert fingerprint(now) != seen  # ...but not the same one
+    assert stored_fingerprint([doc for doc, _ in now]) != seen  # ...but not the same one
     with pytest.raises(RemovalsChanged):
         save_days(read_notes(text), confirm_removal=True, seen_removals=seen)
     assert Highlight.objects.filter(text="New finding.").exists()

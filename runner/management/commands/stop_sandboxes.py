@@ -8,7 +8,6 @@ from django.core.management.base import BaseCommand
 
 from runner import provider
 from runner import sandbox as engines
-from runner.models import Sandbox
 
 
 class Command(BaseCommand):
@@ -21,12 +20,7 @@ class Command(BaseCommand):
         if settings.RUNNER_MODE != "sandbox":
             self.stdout.write(f"RUNNER_MODE is {settings.RUNNER_MODE}: no private sandboxes.")
             return
-        rows = list(Sandbox.objects.filter(provider._live(), shared=False).order_by("pk"))
-        for row in rows:
-            provider._forget(row, error="Stopped with the site.")
-        left = Sandbox.objects.filter(pk__in=[row.pk for row in rows]).exclude(
-            status=Sandbox.Status.GONE
-        )
+        stopped, left = provider.stop_all(error="Stopped with the site.")
         base_dir = settings.RUNNER_BASE_DIR
         strays: list[str] = []
         if base_dir.is_dir():
@@ -34,14 +28,12 @@ class Command(BaseCommand):
                 strays = engines.reap_sandboxes(base_dir=base_dir, keep=set())
             except (engines.SandboxError, OSError) as error:
                 self.stderr.write(f"Some engines under {base_dir} could not be removed: {error}")
-        stopped = len(rows) - left.count()
         self.stdout.write(
             f"Stopped {stopped} sandbox{'es' if stopped != 1 else ''}"
             + (f" and {len(strays)} engine(s) without a row" if strays else "")
             + "."
         )
-        if left.exists():
-            names = ", ".join(left.values_list("name", flat=True))
+        if left:
             self.stderr.write(
-                f"Could not stop {names}; the next worker's housekeeping tries again."
+                f"Could not stop {', '.join(left)}; the next worker's housekeeping tries again."
             )
