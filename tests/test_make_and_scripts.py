@@ -1,6 +1,7 @@
-"""The command lines around the project: scripts/sandboxes.py, bench/run_all.py and the Makefile,
-each run in a process of its own as a person would run them. Nothing here starts a sandbox or a
-benchmark: sandboxes.py gets an empty private --base-dir, run_all.py stand-in benchmarks."""
+"""The command lines around the project: scripts/sandboxes.py, scripts/run-dev,
+bench/run_all.py and the Makefile, each run in a process of its own as a person would run them.
+Nothing here starts a sandbox or a benchmark: sandboxes.py gets an empty private --base-dir,
+run-dev a stand-in manage.py, run_all.py stand-in benchmarks."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -142,6 +145,97 @@ def test_sandboxes_list_and_reap_on_an_empty_base_dir(base_dir):
     assert (done.returncode, done.stdout) == (0, "")
     done = sandboxes("reap", "--base-dir", str(base_dir), "--keep", "demo")
     assert (done.returncode, done.stdout) == (0, ""), done.stderr
+
+
+# -- scripts/run-dev (make run) -------------------------------------------------------------------
+
+# Stands in for "$PY manage.py ...": the server and the workers wait until a signal ends them,
+# each writing down what it was and how it ended; stop_sandboxes writes down that it ran.
+STAND_IN_MANAGE = """#!/usr/bin/env python3
+import signal, sys, time
+log = open(sys.argv[0] + ".log", "a", buffering=1)
+command = sys.argv[2]
+if command == "stop_sandboxes":
+    log.write("stop_sandboxes\\n")
+    sys.exit(0)
+def end(number, frame):
+    log.write(f"{command} ended by {signal.Signals(number).name}\\n")
+    sys.exit(0)
+signal.signal(signal.SIGTERM, end)
+signal.signal(signal.SIGINT, end)
+log.write(f"{command} started\\n")
+while True:
+    time.sleep(0.05)
+"""
+
+
+@pytest.fixture
+def run_dev(tmp_path):
+    """scripts/run-dev with the stand-in manage.py, in a process group of its own (as a
+    terminal runs it); yields the process and the stand-in's log."""
+    stand_in = tmp_path / "python"
+    stand_in.write_text(STAND_IN_MANAGE)
+    stand_in.chmod(0o755)
+    log = tmp_path / "python.log"
+    env = os.environ | {"PY": str(stand_in), "PORT": "8765", "RUNNER_WORKERS": "2"}
+    process = subprocess.Popen(
+        ["bash", "scripts/run-dev"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while started(log) < 3:  # the server and two workers
+            assert process.poll() is None, "run-dev ended before starting everything"
+            assert time.monotonic() < deadline, f"{started(log)} of 3 started"
+            time.sleep(0.05)
+        yield process, log
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def started(log: Path) -> int:
+    lines = log.read_text().splitlines() if log.exists() else []
+    return sum(line.endswith(" started") for line in lines)
+
+
+def ended(lines: list[str]) -> list[str]:
+    """What ended, by name, in order of name."""
+    return sorted(line.split()[0] for line in lines if " ended by " in line)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        pytest.param(lambda p: os.killpg(p.pid, signal.SIGINT), id="ctrl-c-in-its-terminal"),
+        pytest.param(lambda p: p.send_signal(signal.SIGTERM), id="term-to-the-script"),
+    ],
+)
+def test_run_dev_stops_server_workers_and_then_the_sandboxes(run_dev, how):
+    process, log = run_dev
+    how(process)
+    process.wait(timeout=30)
+    lines = log.read_text().splitlines()
+    assert ended(lines) == ["run_worker", "run_worker", "runserver"]
+    assert lines[-1] == "stop_sandboxes", lines  # after everything it started has ended
+    assert lines.count("stop_sandboxes") == 1
+
+
+def test_run_dev_stops_the_workers_and_sandboxes_when_the_server_ends(run_dev):
+    process, log = run_dev
+    server = subprocess.run(
+        ["pgrep", "-f", "-s", str(process.pid), "runserver"], capture_output=True, text=True
+    )
+    os.kill(int(server.stdout.split()[0]), signal.SIGTERM)
+    process.wait(timeout=30)
+    lines = log.read_text().splitlines()
+    assert ended(lines) == ["run_worker", "run_worker", "runserver"]
+    assert lines[-1] == "stop_sandboxes"
 
 
 # -- bench/run_all.py ----------------------------------------------------------------------------
