@@ -367,9 +367,14 @@ def test_the_migration_fills_client_net_of_rows_written_before(line):
     from django.db import connection as default_connection
 
     migration = importlib.import_module("runner.migrations.0006_client_net")
-    run = running(key(1), V6_HOME, line)
-    box = live_sandbox(key(2), HOME)
-    pooled = live_sandbox("", None, name="sbx-pooled")
+    rows = [  # each model with an IPv6 address (batches), an IPv4 one (one UPDATE) and none
+        running(key(1), V6_HOME, line),
+        running(key(2), HOME, line),
+        running(key(3), None, line),
+        live_sandbox(key(4), "2001:db8:9::1"),
+        live_sandbox(key(5), "198.51.100.20"),
+        live_sandbox("", None, name="sbx-pooled"),
+    ]
     Run.objects.update(client_net=None)
     Sandbox.objects.update(client_net=None)
 
@@ -377,5 +382,13 @@ def test_the_migration_fills_client_net_of_rows_written_before(line):
         connection = default_connection
 
     migration.fill_client_net(apps, Editor())
-    run.refresh_from_db(), box.refresh_from_db(), pooled.refresh_from_db()
-    assert (run.client_net, box.client_net, pooled.client_net) == ("2001:db8:7:1::/64", HOME, None)
+    for row in rows:
+        row.refresh_from_db()
+    assert [row.client_net for row in rows] == [
+        "2001:db8:7:1::/64",
+        HOME,
+        None,
+        "2001:db8:9::/64",
+        "198.51.100.20",
+        None,
+    ]
