@@ -1,9 +1,14 @@
-"""Error pages readers see: the site's own 404 in development too, and a page for a 405."""
+"""Error pages readers see: the site's own 404 in development too, and a page for a 405; and
+the Content-Security-Policy on that 404 page too."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 
+from csp.constants import HEADER
+from csp.middleware import CSPMiddleware
+from csp.utils import build_policy
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -48,7 +53,22 @@ class ReaderErrorPagesMiddleware:
 def _not_found_page(request: HttpRequest, exception: Http404) -> HttpResponse:
     """The page of the URLconf's ``handler404``, as Django renders it with DEBUG off."""
     resolver = get_resolver(getattr(request, "urlconf", None))
-    return resolver.resolve_error_handler(404)(request, exception=exception)
+    page = resolver.resolve_error_handler(404)(request, exception=exception)
+    page.site_not_found_page = True  # for SiteCSPMiddleware
+    return page
+
+
+class SiteCSPMiddleware(CSPMiddleware):
+    """django-csp's middleware, which sends no policy with a 404 or 500 when DEBUG is on, for
+    Django's technical pages (inline styles and script); the site's own 404 page, which
+    readers get with DEBUG on too (above), keeps to the policy and gets it."""
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        response = super().process_response(request, response)
+        if getattr(response, "site_not_found_page", False) and HEADER not in response:
+            parts = self.get_policy_parts(request=request, response=response)
+            response[HEADER] = build_policy(**asdict(parts))
+        return response
 
 
 def _has_body(response: HttpResponse) -> bool:

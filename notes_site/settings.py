@@ -52,7 +52,7 @@ MIDDLEWARE = [
     "runner.visitors.VisitorCookieMiddleware",  # the runner's visitor key (runner.visitors)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "notes_site.middleware.SiteCSPMiddleware",  # django-csp's, with a policy on our DEBUG 404
     "django_htmx.middleware.HtmxMiddleware",
     "notes_site.middleware.ReaderErrorPagesMiddleware",  # last: the site's 404 with DEBUG, 405
 ]

@@ -441,7 +441,7 @@ def test_it_defaults_to_secure_cookies_hsts_and_no_anonymous_runs_in_production(
     assert production["SECURE_PROXY_SSL_HEADER"] is None  # trusted only when configured
     assert production["RUNNER_ANONYMOUS"] is False
     assert production["RUNNER_USERNS_REMAP"] is True
-    assert "csp.middleware.CSPMiddleware" in production["MIDDLEWARE"]
+    assert "notes_site.middleware.SiteCSPMiddleware" in production["MIDDLEWARE"]
     assert "REPORT_ONLY" not in json.dumps(production["CSP"]).upper()
     scripts = production["CSP"]["DIRECTIVES"]["script-src"]
     assert "'unsafe-inline'" not in scripts and "'unsafe-eval'" not in scripts
