@@ -89,15 +89,24 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def _word_spans(text: str) -> Iterator[tuple[int, int, str]]:
+def _word_spans(text: str) -> list[tuple[int, int, str]]:
     """``(start, end, folded word)`` for each word of ``text`` (NFC), as the index sees them."""
+    spans = []
     for match in _WORD.finditer(text):
         word = match.group()
         if word.isascii():  # the usual case: nothing to fold but the case
-            yield match.start(), match.end(), word.lower()
-            continue
-        for part in _WORD.findall(fold(word)):
-            yield match.start(), match.end(), part
+            spans.append((*match.span(), word.lower()))
+        else:
+            start, end = match.span()
+            spans += [(start, end, part) for part in _folded_word(word)]
+    return spans
+
+
+@lru_cache(maxsize=4096)
+def _folded_word(word: str) -> tuple[str, ...]:
+    """The words a word of another script folds to (``"Zürich"`` → ``("zurich",)``; a
+    ligature or a fraction may fold to several): the same words recur in every excerpt."""
+    return tuple(_WORD.findall(fold(word)))
 
 
 def index_text(text: str) -> str:
@@ -857,14 +866,21 @@ def _ascii_spans(text: str, query: Query) -> list[tuple[int, int]]:
 
 
 def _word_by_word_spans(text: str, query: Query) -> list[tuple[int, int]]:
-    spans = list(_word_spans(text))
+    spans = _word_spans(text)
     words = [word for _, _, word in spans]
     found = []
     for term in query.terms:
-        size = len(term.words)
-        for start in range(len(words) - size + 1):
-            if term.matches_at(words, start):
-                found.append((spans[start][0], spans[start + size - 1][1]))
+        size, first = len(term.words), term.words[0]
+        # Where the first word is, in one pass; the whole term is checked only there.
+        if term.prefix and size == 1:
+            starts = [i for i, word in enumerate(words) if word.startswith(first)]
+        else:
+            starts = [i for i, word in enumerate(words[: len(words) - size + 1]) if word == first]
+        found += [
+            (spans[start][0], spans[start + size - 1][1])
+            for start in starts
+            if size == 1 or term.matches_at(words, start)
+        ]
     return found
 
 

@@ -168,6 +168,35 @@ def test_it_indexes_snippet_captions_as_titles(db):
     assert Talk.objects.count() == 1
 
 
+@settings(max_examples=500, deadline=None)
+@given(
+    text=st.text(alphabet="aäAÄeéÉ ﬁ½-:", max_size=40),
+    typed=st.text(alphabet='aäAeéﬁ½ -"', max_size=12),
+)
+def test_it_marks_folded_words_wherever_a_term_matches(text, typed):
+    """Text of other scripts is marked word by word: every run of words that a term matches
+    (the term's words in order, the last a prefix when the term is one), found by trying
+    each place in turn, slowly but surely."""
+    query, text = parse_query(typed), text + " é"  # not ASCII, whatever hypothesis draws
+    spans = list(_word_spans(text))
+    words = [word for _, _, word in spans]
+    expected = []
+    for term in query.terms:
+        size = len(term.words)
+        expected += [
+            (spans[start][0], spans[start + size - 1][1])
+            for start in range(len(words) - size + 1)
+            if term.matches_at(words, start)
+        ]
+    merged = []
+    for start, end in sorted(expected):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    assert match_spans(text, query) == merged
+
+
 @given(st.text(alphabet=string.printable, max_size=60))
 def test_the_ascii_shortcut_indexes_the_words_the_full_path_finds(text):
     assert index_text(text) == " ".join(word for _, _, word in _word_spans(text))
