@@ -875,7 +875,8 @@ def _word_by_word_spans(text: str, query: Query) -> list[tuple[int, int]]:
         if term.prefix and size == 1:
             starts = [i for i, word in enumerate(words) if word.startswith(first)]
         else:
-            starts = [i for i, word in enumerate(words[: len(words) - size + 1]) if word == first]
+            places = words[: max(0, len(words) - size + 1)]  # where the whole term fits
+            starts = [i for i, word in enumerate(places) if word == first]
         found += [
             (spans[start][0], spans[start + size - 1][1])
             for start in starts

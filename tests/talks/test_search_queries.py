@@ -7,7 +7,7 @@ import string
 import pytest
 from django.db import connection
 from django.utils.html import strip_tags
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from talks.documents import HighlightDoc, SnippetDoc, TalkDoc
@@ -168,6 +168,7 @@ def test_it_indexes_snippet_captions_as_titles(db):
     assert Talk.objects.count() == 1
 
 
+@example(text="e", typed='"e e e e"')  # a phrase longer than the text
 @settings(max_examples=500, deadline=None)
 @given(
     text=st.text(alphabet="aäAÄeéÉ ﬁ½-:", max_size=40),
