@@ -147,9 +147,9 @@ def _address_sql(alias: str) -> str:
     )
 
 
-# Runs in flight from one network address at most, as a multiple of a visitor's limit: a few
-# visitors may share an address, but one client dropping its cookie gets no more than this.
-IN_FLIGHT_PER_ADDRESS = 3
+# What one network address may have, as a multiple of a visitor's limits (runs a minute, runs
+# in flight): a few visitors may share an address, but a client dropping its cookie gets no more.
+PER_ADDRESS = 3
 
 
 def _check_rate(visitor: Visitor, wanted: int) -> None:
@@ -163,10 +163,10 @@ def _check_rate(visitor: Visitor, wanted: int) -> None:
     last minute for the rates). Otherwise the message says why, and what to do.
 
     A visitor is a cookie the client may drop, so the address (runner.addresses; an IPv6
-    client's /64, which it may draw new addresses from at will) has limits of its own: 3 times
-    a visitor's runs a minute, ``IN_FLIGHT_PER_ADDRESS`` times a visitor's runs in flight,
-    and, for a visitor who has no sandbox yet (so would get a new one),
-    RUNNER_SANDBOXES_PER_ADDRESS live sandboxes. A visitor whose address is unknown is held
+    client's /64, which it may draw new addresses from at will) has limits of its own:
+    ``PER_ADDRESS`` times a visitor's runs a minute and runs in flight, and, for a visitor
+    who has no sandbox yet (so would get a new one), RUNNER_SANDBOXES_PER_ADDRESS live
+    sandboxes. A visitor whose address is unknown is held
     by their own limits only."""
     connection = connections[Run.objects.db]
     ops = connection.ops
@@ -197,7 +197,7 @@ def _check_rate(visitor: Visitor, wanted: int) -> None:
             f"Too many runs: at most {per_minute} a minute per visitor. Wait a minute and try "
             "again."
         )
-    if _over(from_addr, wanted, 3 * per_minute):
+    if _over(from_addr, wanted, PER_ADDRESS * per_minute):
         raise RunRefused("Too many runs from your network address; wait a minute and try again.")
     if _over(in_flight, wanted, most):
         if wanted > most > 0:
@@ -211,7 +211,7 @@ def _check_rate(visitor: Visitor, wanted: int) -> None:
             f"You already have {_runs(in_flight)} waiting or running (at most {most} at "
             "once); let them finish first."
         )
-    most_from_addr = IN_FLIGHT_PER_ADDRESS * most
+    most_from_addr = PER_ADDRESS * most
     if _over(addr_in_flight, wanted, most_from_addr):
         if wanted > most_from_addr > 0:
             raise RunRefused(

@@ -1,6 +1,6 @@
 """Limits per network address that dropping the visitor cookie does not reset (F3 of the
 security review): live sandboxes (RUNNER_SANDBOXES_PER_ADDRESS) and runs in flight
-(runs.IN_FLIGHT_PER_ADDRESS x RUNNER_MAX_IN_FLIGHT).
+(runs.PER_ADDRESS x RUNNER_MAX_IN_FLIGHT).
 
 No engine: runs stay queued (on_commit callbacks do not run inside a test's transaction), and
 the worker's side starts "sandboxes" that are rows only (``fake_engines``).
