@@ -18,6 +18,16 @@ def lone_line(command: str) -> SnippetLine:
     return SnippetLine.objects.create(snippet=snippet, command=command)
 
 
+def block_of(count: int) -> list[SnippetLine]:
+    """A block of ``count`` lines (``docker service ls``, then ``docker node ls``), as lone_line."""
+    first = lone_line("docker service ls")
+    more = [
+        SnippetLine.objects.create(snippet=first.snippet, position=i, command="docker node ls")
+        for i in range(1, count)
+    ]
+    return [first, *more]
+
+
 WORDS = (  # noqa: SIM905 (one sentence of words reads better than a list of 34)
     "swarm service node task replica rolling update parallelism delay image registry network "
     "overlay ingress routing mesh secret config volume mount seccomp apparmor namespace cgroup "

@@ -16,7 +16,7 @@ from runner import provider, runs
 from runner.models import Run, Sandbox
 from runner.runs import RunRefused, Visitor, _address_sql, _rate_sql, request_runs
 from talks.models import SnippetLine
-from tests.factories import lone_line
+from tests.factories import block_of
 from tests.visitors import as_visitor
 
 pytestmark = pytest.mark.django_db
@@ -203,21 +203,12 @@ def test_runs_in_flight_are_capped_per_address_across_cookies(line, settings):
     assert client_from(HOME).post(f"/run/line/{line.pk}/", **HX).status_code == 200
 
 
-def block(count: int) -> list[SnippetLine]:
-    first = lone_line("docker service ls")
-    more = [
-        SnippetLine.objects.create(snippet=first.snippet, position=i, command="docker node ls")
-        for i in range(1, count)
-    ]
-    return [first, *more]
-
-
 def test_run_all_counts_its_lines_against_the_address_like_against_the_visitor(settings):
     """A block is one job: longer than the address's limit, it starts only when nothing from
     the address is in flight, as for a visitor's own limit (runs._over)."""
     settings.RUNNER_MAX_IN_FLIGHT = 2  # an address may have 6
     settings.RUNNER_SANDBOXES_PER_ADDRESS = 10
-    lines = block(8)
+    lines = block_of(8)
     snippet = lines[0].snippet
     first = client_from(HOME).post(f"/run/snippet/{snippet.pk}/", **HX)
     assert first.status_code == 200 and Run.objects.filter(status=Run.Status.QUEUED).count() == 8

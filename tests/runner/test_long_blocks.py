@@ -15,20 +15,10 @@ from django.utils import timezone
 
 from runner.models import Run
 from runner.runs import RunRefused, Visitor, recover_stuck_runs, request_runs
-from talks.models import SnippetLine
-from tests.factories import lone_line
+from tests.factories import block_of
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
-
-
-def block(count: int) -> list[SnippetLine]:
-    first = lone_line("docker service ls")
-    more = [
-        SnippetLine.objects.create(snippet=first.snippet, position=i, command="docker node ls")
-        for i in range(1, count)
-    ]
-    return [first, *more]
 
 
 def visitor(key: str = "b" * 24) -> Visitor:
@@ -37,7 +27,7 @@ def visitor(key: str = "b" * 24) -> Visitor:
 
 def test_a_block_longer_than_the_in_flight_limit_runs_as_one_job(settings):
     settings.RUNNER_MAX_IN_FLIGHT = 8
-    lines = block(18)
+    lines = block_of(18)
     runs = request_runs(lines=lines, visitor=visitor())
     assert [r.status for r in runs] == [Run.Status.QUEUED] * 18
     assert len({r.batch for r in runs}) == 1 and runs[0].batch
@@ -45,7 +35,7 @@ def test_a_block_longer_than_the_in_flight_limit_runs_as_one_job(settings):
 
 def test_a_long_block_waits_for_the_visitors_other_runs_and_says_so(settings):
     settings.RUNNER_MAX_IN_FLIGHT = 8
-    lines = block(18)
+    lines = block_of(18)
     request_runs(lines=lines[:1], visitor=visitor())  # one run of theirs, still queued
     with pytest.raises(RunRefused) as refused:
         request_runs(lines=lines, visitor=visitor())
@@ -60,7 +50,7 @@ def test_a_long_block_waits_for_the_visitors_other_runs_and_says_so(settings):
 def test_a_block_longer_than_the_rate_runs_when_the_visitor_made_no_other_run_lately(settings):
     settings.RUNNER_RATE_PER_MINUTE = 30
     settings.RUNNER_MAX_IN_FLIGHT = 100
-    lines = block(40)
+    lines = block_of(40)
     assert len(request_runs(lines=lines, visitor=visitor())) == 40
     other = visitor("c" * 24)
     request_runs(lines=lines[:1], visitor=other)
@@ -75,14 +65,14 @@ def test_a_block_longer_than_the_rate_runs_when_the_visitor_made_no_other_run_la
 
 def test_run_all_of_an_18_line_block_through_the_page(client: Client, settings):
     settings.RUNNER_MAX_IN_FLIGHT = 8
-    lines = block(18)
+    lines = block_of(18)
     response = client.post(f"/run/snippet/{lines[0].snippet_id}/", **HX)
     assert response.status_code == 200, response.content.decode()
     assert Run.objects.filter(status=Run.Status.QUEUED).count() == 18
 
 
 def test_the_later_lines_of_a_long_block_at_work_are_not_closed_as_stuck(settings):
-    lines = block(3)
+    lines = block_of(3)
     first, second, third = request_runs(lines=lines, visitor=visitor())
     long_ago = timezone.now() - timedelta(hours=1)
     Run.objects.filter(pk__in=[first.pk, second.pk, third.pk]).update(created_at=long_ago)
