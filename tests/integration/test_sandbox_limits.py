@@ -298,20 +298,26 @@ def fake_node() -> SandboxNode:
     )
 
 
-def test_on_cgroup_v2_it_enables_the_controllers_and_writes_the_limits(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+@pytest.fixture
+def cgroup_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A stand-in CGROUP_ROOT (a folder), with no warning given yet in this process."""
     monkeypatch.setattr(sandbox_module, "CGROUP_ROOT", tmp_path)
     monkeypatch.setattr(sandbox_module, "_warned_unbounded", set())
-    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
-    (tmp_path / "cgroup.subtree_control").write_text("")
-    (tmp_path / "cnx-n0").mkdir()
-    (tmp_path / "cnx-n0" / "memory.swap.max").write_text("max\n")
+    return tmp_path
+
+
+def test_on_cgroup_v2_it_enables_the_controllers_and_writes_the_limits(
+    cgroup_root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (cgroup_root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
+    (cgroup_root / "cgroup.subtree_control").write_text("")
+    (cgroup_root / "cnx-n0").mkdir()
+    (cgroup_root / "cnx-n0" / "memory.swap.max").write_text("max\n")
 
     sandbox_module._limit_node(fake_node(), LIMITS)
 
-    parent = tmp_path / "cnx-n0"
-    assert read(tmp_path / "cgroup.subtree_control") == "+cpu"  # the last of three writes
+    parent = cgroup_root / "cnx-n0"
+    assert read(cgroup_root / "cgroup.subtree_control") == "+cpu"  # the last of three writes
     assert read(parent / "memory.max") == str(128 * 2**20)
     assert read(parent / "memory.swap.max") == "0"
     assert read(parent / "pids.max") == "100"
@@ -321,23 +327,21 @@ def test_on_cgroup_v2_it_enables_the_controllers_and_writes_the_limits(
 
 
 def test_a_controller_the_machine_lacks_is_skipped_with_one_warning(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    cgroup_root: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(sandbox_module, "CGROUP_ROOT", tmp_path)
-    monkeypatch.setattr(sandbox_module, "_warned_unbounded", set())
-    (tmp_path / "cgroup.controllers").write_text("cpu memory\n")
-    (tmp_path / "cgroup.subtree_control").write_text("cpu memory\n")
+    (cgroup_root / "cgroup.controllers").write_text("cpu memory\n")
+    (cgroup_root / "cgroup.subtree_control").write_text("cpu memory\n")
 
     with caplog.at_level(logging.WARNING, logger="runner.sandbox"):
         sandbox_module._limit_node(fake_node(), LIMITS)
         sandbox_module._limit_node(fake_node(), LIMITS)
 
     assert [r.getMessage() for r in caplog.records] == [
-        f"this machine has no pids cgroup controller under {tmp_path}: sandbox nodes run "
+        f"this machine has no pids cgroup controller under {cgroup_root}: sandbox nodes run "
         "without an aggregate process limit (each task keeps its own)"
     ]
-    assert not (tmp_path / "cnx-n0" / "pids.max").exists()
-    assert read(tmp_path / "cnx-n0" / "memory.max") == str(128 * 2**20)
+    assert not (cgroup_root / "cnx-n0" / "pids.max").exists()
+    assert read(cgroup_root / "cnx-n0" / "memory.max") == str(128 * 2**20)
     assert sandbox_module.missing_limit_controllers() == ["pids"]
 
 
