@@ -158,7 +158,12 @@ command = sys.argv[2]
 if command == "stop_sandboxes":
     log.write("stop_sandboxes\\n")
     sys.exit(0)
-def end(number, frame):
+ended = False
+def end(number, frame):  # once: Ctrl+C's INT and run-dev's TERM may both arrive
+    global ended
+    if ended:
+        return
+    ended = True
     log.write(f"{command} ended by {signal.Signals(number).name}\\n")
     sys.exit(0)
 signal.signal(signal.SIGTERM, end)
