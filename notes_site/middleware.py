@@ -1,5 +1,6 @@
-"""Error pages readers see: the site's own 404 in development too, and a page for a 405; and
-the Content-Security-Policy on that 404 page too."""
+"""Error pages readers see: the site's own 404 in development too, and a page for a 405; the
+import form's own answer to a paste too large in development too; and the
+Content-Security-Policy on that 404 page too."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from csp.constants import HEADER
 from csp.middleware import CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import Resolver404, get_resolver
@@ -26,12 +28,26 @@ class ReaderErrorPagesMiddleware:
     - An empty 405 (``require_POST`` and the like: an action's address opened in the browser)
       becomes a page saying what the address is for, keeping the status and ``Allow``; htmx
       requests keep the short answer.
+    - With DEBUG on, a POST too large for ``DATA_UPLOAD_MAX_MEMORY_SIZE`` would be Django's
+      technical 400 page: where the site's ``handler400`` has an answer of its own (the import
+      form, saying how much to paste: ``talks.admin_import.bad_request``), that is given
+      instead, as with DEBUG off. Others keep the debug page.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if settings.DEBUG and _may_be_too_large(request):
+            try:
+                request.POST  # noqa: B018 (read as CsrfViewMiddleware would, just before)
+            except RequestDataTooBig as exception:
+                request._mark_post_parse_error()  # as Django does before its handler400
+                handler = get_resolver(getattr(request, "urlconf", None)).resolve_error_handler(400)
+                page = handler(request, exception=exception)
+                if getattr(page, "site_own_answer", False):
+                    return page
+                raise  # Django's technical page, as without this middleware
         response = self.get_response(request)
         if response.status_code == 404 and settings.DEBUG:
             # An address no pattern matches reaches here as Django's technical page; only
@@ -48,6 +64,16 @@ class ReaderErrorPagesMiddleware:
         if settings.DEBUG and isinstance(exception, Http404):
             return _not_found_page(request, exception)
         return None
+
+
+def _may_be_too_large(request: HttpRequest) -> bool:
+    """Whether reading the form data could raise RequestDataTooBig: only a body larger than
+    the limit can (a small one is left alone, to be read where it always is)."""
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    length = request.META.get("CONTENT_LENGTH") or ""
+    return (
+        request.method == "POST" and limit is not None and length.isdigit() and int(length) > limit
+    )
 
 
 def _not_found_page(request: HttpRequest, exception: Http404) -> HttpResponse:

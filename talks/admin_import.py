@@ -399,7 +399,9 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
         and user.is_staff
         and may_import(user)
     ):
-        return _request_too_big(request)
+        page = _request_too_big(request)
+        page.site_own_answer = True  # given with DEBUG on too (notes_site.middleware)
+        return page
     return defaults.bad_request(request, exception)
 
 

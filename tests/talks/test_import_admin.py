@@ -234,9 +234,11 @@ def test_a_long_accented_paste_gets_the_forms_own_message(staff_client):
     )
 
 
-def test_a_request_too_large_for_django_gets_a_clear_page(staff_client):
+@pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
+def test_a_request_too_large_for_django_gets_a_clear_page(staff_client, settings, debug):
     # The CSRF middleware reads (and refuses) an oversized body before any view runs: the
-    # site's handler400 answers it.
+    # site's handler400 answers it, and with DEBUG on (make run) too, not Django's debug page.
+    settings.DEBUG = debug
     text = "Conférence 2020 Day 1\r\n\r\n" + "déjà vu\r\n" * 300_000  # 3.6 MB of form data
     response = preview(staff_client, text=text)
     page = response.content.decode()
@@ -249,6 +251,8 @@ def test_a_request_too_large_for_django_gets_a_clear_page(staff_client):
     other = staff_client.post("/admin/talks/day/markdown-preview/", {"text": text})
     assert other.status_code == 400
     assert "The notes sent are too large" not in other.content.decode()
+    # Elsewhere, DEBUG keeps Django's own page, which names the exception.
+    assert ("RequestDataTooBig" in other.content.decode()) is debug
 
 
 # --- errors at their field, and page titles ----------------------------------------------------
