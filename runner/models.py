@@ -208,6 +208,13 @@ class Run(models.Model):
         return self.status not in self.IN_FLIGHT
 
     @property
+    def ran_at(self) -> dt.datetime:
+        """When the command started, as its cell shows it; until then (or if it never did:
+        refused, skipped), when it was asked for. A block's lines are all asked for at once
+        but run one after the other."""
+        return self.started_at or self.created_at
+
+    @property
     def duration(self) -> float | None:
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()

@@ -4,8 +4,11 @@ were skipped, refused, never reached an engine, or are still in flight never rep
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from runner.models import Run
@@ -62,3 +65,22 @@ def test_a_line_with_only_runs_that_showed_nothing_shows_no_cell(line):
     assert f'id="line-{line.pk}-output" aria-live="polite"></div>' in (
         Client().get(DAY_URL).content.decode()
     )
+
+
+def test_a_cell_shows_when_its_command_started_not_when_its_block_was_queued(line):
+    # Run all asks for every line of a block at once; the lines run one after the other.
+    queued = timezone.now().replace(microsecond=0) - timedelta(minutes=5)
+    started = queued + timedelta(seconds=47)
+    run(
+        line, S.SUCCEEDED, exit_code=0, stdout="ID NAME vote", created_at=queued, started_at=started
+    )
+    html = Client().get(DAY_URL).content.decode()
+    assert f'<time datetime="{started.isoformat()}">' in html
+    assert started.strftime("%H:%M:%S") in html and queued.strftime("%H:%M:%S") not in html
+    history = Client().get(reverse("runner:history", args=[line.snippet_id])).content.decode()
+    assert f'<time datetime="{started.isoformat()}">' in history
+
+
+def test_a_run_that_never_started_shows_when_it_was_asked_for(line):
+    refused = run(line, S.REFUSED, reason="Your sandbox already has 5 services.")
+    assert refused.started_at is None and refused.ran_at == refused.created_at

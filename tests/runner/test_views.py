@@ -130,13 +130,14 @@ def test_it_polls_a_run_until_it_finishes(client, line, runner_up):
     assert response.status_code == 200
     assert 'hx-trigger="every 1s"' in response.content.decode()
     assert "Waiting for the runner" in response.content.decode()
+    started = run.created_at + timedelta(seconds=3)
     Run.objects.filter(pk=run.pk).update(
         status=Run.Status.SUCCEEDED,
         exit_code=0,
         stdout="ID NAME <b>x</b>",
         engine_version="20.10.24",
-        started_at=timezone.now(),
-        finished_at=timezone.now(),
+        started_at=started,
+        finished_at=started + timedelta(seconds=1),
     )
     response = client.get(f"/runs/{run.pk}/", **HX)
     assert response.status_code == 286
@@ -144,7 +145,7 @@ def test_it_polls_a_run_until_it_finishes(client, line, runner_up):
     assert "hx-trigger" not in html
     assert "exit code 0" in html and "Docker Engine 20.10.24" in html
     # When it ran, as a time that stays true while the cell sits on the page (not "a minute ago")
-    when = timezone.localtime(run.created_at)
+    when = timezone.localtime(started)
     assert f">{when:%-d %b %Y, %H:%M:%S} UTC</time>" in html
     assert "ID NAME &lt;b&gt;x&lt;/b&gt;" in html
 
