@@ -153,21 +153,27 @@ def _link_rel(href: str | None) -> str:
 
 
 # nh3's output is serialised HTML: attributes in double quotes, with any " inside a value
-# written as &quot;, so this matches every opening <a> tag it gives and nothing else.
-_A_TAG = re.compile(r'<a((?: [a-z][a-z0-9-]*="[^"]*")*)>')
+# written as &quot;, and no <a> inside another (the HTML parser closes the first), so this
+# matches every link it gives, whole, and nothing else.
+_A_ELEMENT = re.compile(r'<a((?: [a-z][a-z0-9-]*="[^"]*")*)>(.*?)</a>', re.DOTALL)
 _ATTRIBUTE = re.compile(r' ([a-z][a-z0-9-]*)="([^"]*)"')
 
 
-def _add_link_rels(clean_html: str) -> str:
-    """Give each link of sanitised HTML the rel attribute that _link_rel chooses."""
+def _fix_links(clean_html: str) -> str:
+    """Give each link of sanitised HTML the rel attribute that _link_rel chooses; an <a> left
+    without an address (nh3 took away a ``javascript:`` or ``data:`` one) is no link, and
+    would look like one that does nothing: only its text stays."""
 
-    def add(match: re.Match[str]) -> str:
-        attributes = match.group(1)
+    def fix(match: re.Match[str]) -> str:
+        attributes, content = match.groups()
         # One attribute after another, so no value can pass for an href (no " inside values).
         values = dict(found.groups() for found in _ATTRIBUTE.finditer(attributes))
-        return f"<a{attributes}{_link_rel(values.get('href'))}>"
+        href = values.get("href")
+        if href is None:
+            return content
+        return f"<a{attributes}{_link_rel(href)}>{content}</a>"
 
-    return _A_TAG.sub(add, clean_html)
+    return _A_ELEMENT.sub(fix, clean_html)
 
 
 def _bare_link(url: str) -> str:
@@ -254,7 +260,7 @@ def convert_markdown(text: str, *, inline: bool = False) -> str:
         url_schemes=ALLOWED_SCHEMES,
         link_rel=None,  # set per link below: external links only
     )
-    clean = _add_link_rels(clean)
+    clean = _fix_links(clean)
     if inline and clean.startswith("<p>") and clean.endswith("</p>") and clean.count("<p>") == 1:
         clean = clean[3:-4]
     return clean

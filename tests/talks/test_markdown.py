@@ -147,7 +147,6 @@ def test_it_links_the_sites_own_pages_without_nofollow(text, html, settings):
         '<a href="/\\evil.example">slash</a>',
         '<a title="x href=" href="https://evil.example/">a title that says href</a>',
         '<a href="https://evil.example/" rel="follow">own rel</a>',
-        "<a>no href</a>",
     ],
 )
 def test_it_keeps_nofollow_and_noreferrer_on_every_other_link(text, settings):
@@ -155,6 +154,24 @@ def test_it_keeps_nofollow_and_noreferrer_on_every_other_link(text, settings):
     html = render_markdown(text, inline=True)
     assert html.count("<a ") == 1 and html.count(EXTERNAL) == 1, html
     assert 'rel="follow"' not in html
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("[js link](javascript:alert(1)) and more", "js link and more"),
+        ('<a href="javascript:alert(1)">click <em>me</em></a>', "click <em>me</em>"),
+        (
+            '<a href="data:text/html,x" title="t">data</a> [ok](https://example.org/)',
+            f'data <a href="https://example.org/" {EXTERNAL}>ok</a>',
+        ),
+        ("<a>no href</a>", "no href"),
+        ('<a name="top">an anchor</a>', "an anchor"),
+    ],
+)
+def test_a_link_whose_address_was_taken_away_is_plain_text(text, html):
+    # It would look like a link that does nothing, and be skipped by the keyboard.
+    assert render_markdown(text, inline=True) == html
 
 
 def test_it_keeps_the_sanitising_with_internal_links():
