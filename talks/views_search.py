@@ -31,11 +31,24 @@ FILTERS = ("conference", "day", "tag")
 RESOLVE_PERMISSION = "talks.change_highlight"
 
 
+def day_label(day: Day) -> str:
+    """A day named on its own, outside its conference's pages."""
+    if title_names_conference(day):  # "DockerCon 2016 Highlights Day 2" says it already
+        return day.title
+    return f"{day.conference.name}: {day.title}"
+
+
 class DayChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Day) -> str:
-        if title_names_conference(obj):  # "DockerCon 2016 Highlights Day 2" says it already
-            return obj.title
-        return f"{obj.conference.name}: {obj.title}"
+        return day_label(obj)
+
+
+class SearchTextField(forms.CharField):
+    """What a visitor typed. A NUL, which no note holds (Django's CharField refuses it, and
+    the search was then dropped without a word), separates words as a space does."""
+
+    def to_python(self, value: object) -> str:
+        return super().to_python(value).replace("\x00", " ")
 
 
 def _gone(what: str) -> dict[str, str]:
@@ -43,7 +56,7 @@ def _gone(what: str) -> dict[str, str]:
 
 
 class SearchForm(forms.Form):
-    q = forms.CharField(required=False, label="Search the notes")
+    q = SearchTextField(required=False, label="Search the notes")
     conference = forms.ModelChoiceField(
         Conference.objects.order_by("name"),
         to_field_name="slug",
@@ -136,6 +149,7 @@ def search(request: HttpRequest) -> HttpResponse:
             "searched_text": _searched_text(results.query, data.get("q") or ""),
             "results": results,
             "filtered": any(filters.values()),
+            "browse": _browse(filters),
             "notices": notices,
             "popover": popover,
             "status_id": f"{POPOVER_TARGET}-status" if popover else "search-status",
@@ -151,6 +165,18 @@ def search(request: HttpRequest) -> HttpResponse:
     )
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
+
+
+def _browse(filters: dict) -> list[tuple[str, str]]:
+    """Where to read what the filters chosen hold, for a search without words yet: each as
+    (what, address), the narrowest first."""
+    tag, day, conference = filters["tag"], filters["day"], filters["conference"]
+    pages = [(f"everything tagged “{tag.name}”", tag.get_absolute_url())] if tag else []
+    if day:
+        pages.append((day_label(day), day.get_absolute_url()))
+    elif conference:
+        pages.append((conference.name, conference.get_absolute_url()))
+    return pages
 
 
 def _searched_text(query: Query, typed: str) -> str:

@@ -6,6 +6,7 @@ import pytest
 
 from talks.documents import ConferenceDoc, DayDoc, HighlightDoc, TalkDoc, save_day
 from talks.models import Highlight
+from talks.views_search import day_label
 from tests.talks.search_helpers import demo_day_once_per_module  # noqa: F401 (the demo_day fixture)
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +61,22 @@ def test_it_explains_what_to_type_when_there_is_nothing_to_search(client, demo_d
     assert 'href="/search/?q=--update-parallelism"' in empty
     nonsense = client.get("/search/", {"q": '*** -- ""'}).content.decode()
     assert "has no words to look for" in nonsense
+
+
+def test_filters_without_words_point_to_the_pages_that_list_what_they_hold(client, demo_day):
+    html = client.get("/search/", {"tag": "security", "day": demo_day.pk}).content.decode()
+    assert "day summaries within the filters chosen." in html
+    assert 'Or read <a href="/tags/security/">everything tagged “security”</a> or ' in html
+    assert f'<a href="/c/dockercon-2016/day-1/">{day_label(demo_day)}</a>.' in html
+    html = client.get("/search/", {"conference": "dockercon-2016"}).content.decode()
+    assert 'Or read <a href="/c/dockercon-2016/">DockerCon 2016</a>.' in html
+    assert "Or read" not in client.get("/search/").content.decode()
+
+
+def test_a_nul_in_the_words_separates_them_as_a_space_does(client, demo_day):
+    html = client.get("/search/", {"q": "seccomp\x00filter"}).content.decode()
+    assert "Default <mark>seccomp</mark> <mark>filter</mark> permits 304 calls." in html
+    assert "\x00" not in html
 
 
 def test_it_says_when_nothing_matches(client, demo_day):
