@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.apps import apps
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
-from django.utils.text import slugify
+from django.utils.text import Truncator, slugify
 
 from .documents import ConferenceDoc, DayDoc, HighlightDoc, SnippetDoc, TalkDoc
 from .importing.detect import (
@@ -41,6 +41,7 @@ from .importing.markdown_text import (
     reads_as_paragraph,
 )
 from .models import Conference, Day, Highlight, Snippet, SnippetLine, Talk
+from .views import NotFound
 
 SCHEMA_VERSION = 1
 
@@ -521,9 +522,16 @@ EXPORTERS: dict[str, type[MarkdownExporter] | type[JsonExporter]] = {
 # --- views -------------------------------------------------------------------------------
 
 
-def _check_format(fmt: str) -> None:
-    if fmt not in EXPORTERS:
-        raise Http404(f"Notes can be exported as .md or .json, not .{fmt}.")
+def _check_format(request: HttpRequest, fmt: str) -> None:
+    """A format there is no exporter for: a 404 naming the ones there are, with their links."""
+    if fmt in EXPORTERS:
+        return
+    base = request.path.removesuffix(f".{fmt}")
+    raise NotFound(
+        f"There is no “.{Truncator(fmt).chars(20)}” export of these notes",
+        others_label="they export as",
+        others=[("Markdown (.md)", f"{base}.md"), ("JSON (.json)", f"{base}.json")],
+    )
 
 
 def _exporter(request: HttpRequest, fmt: str, days: list[Day]) -> MarkdownExporter | JsonExporter:
@@ -547,10 +555,10 @@ def export_day_view(
 ) -> HttpResponse:
     """GET /c/<conference>/<day>/export.md (or .json): one day of notes; ``?outputs=1`` adds
     each command's last recorded output."""
-    _check_format(fmt)
     day = get_object_or_404(
         Day.objects.with_conference(), conference__slug=conference_slug, slug=day_slug
     )
+    _check_format(request, fmt)
     exporter = _exporter(request, fmt, [day])
     return _response(
         exporter.export_day(day), exporter=exporter, name=f"{conference_slug}-{day_slug}"
@@ -560,7 +568,7 @@ def export_day_view(
 def export_conference_view(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     """GET /c/<conference>/export.md (or .json): every day of a conference; ``?outputs=1``
     adds each command's last recorded output."""
-    _check_format(fmt)
     conference = get_object_or_404(Conference, slug=slug)
+    _check_format(request, fmt)
     exporter = _exporter(request, fmt, list(conference.days.all()))
     return _response(exporter.export_conference(conference), exporter=exporter, name=slug)

@@ -39,6 +39,16 @@ def test_it_answers_404_for_unknown_days_and_formats(client, demo_day):
         assert client.get(url).status_code == 404, url
 
 
+@pytest.mark.parametrize("base", ["/c/dockercon-2016/day-1/export", "/c/dockercon-2016/export"])
+def test_an_unknown_format_gets_a_404_naming_the_formats_there_are(client, demo_day, base):
+    response = client.get(f"{base}.txt")
+    assert response.status_code == 404
+    assert (
+        "There is no “.txt” export of these notes; they export as: "
+        f'<a href="{base}.md">Markdown (.md)</a>, <a href="{base}.json">JSON (.json)</a>.'
+    ) in response.content.decode()
+
+
 def test_it_links_to_the_exports_from_the_day_and_conference_pages(client, demo_day):
     day = client.get("/c/dockercon-2016/day-1/").content.decode()
     assert 'href="/c/dockercon-2016/day-1/export.md"' in day
