@@ -3,7 +3,8 @@
 The picture is a fragment loaded lazily by htmx and polled every second while one of the
 visitor's runs is in flight; 286 stops the polling once nothing is, and 204 answers a poll while
 nothing it shows has changed (nothing is swapped). It draws what the worker stored
-(runner.snapshots): this process never talks to an engine.
+(runner.snapshots): this process never talks to an engine. On the full page (/swarm/, block 0)
+each picture htmx swaps in brings the page's table of the sandbox's runs, out of band.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from .sandbox_actions import (
 from .views import _forbidden, _message, _referer, _visitor, fingerprint, may_run, visitor_key
 
 RECENT_RUNS = 10
+SANDBOX_RUNS = 25  # the rows of the full page's table
 SHOW_FINISHED_PROGRESS = 60  # seconds a finished run's final progress stays in the picture
 _RUN_FIELDS = ("id", "line", "status", "progress", "finished_at", "sandbox")
 
@@ -124,6 +126,25 @@ def _own_cells(request: HttpRequest, in_flight: list[Run]) -> bytes:
     return render(request, "runner/_own_cells.html", {"own_cells": latest.values()}).content
 
 
+def _sandbox_runs(sandbox: Sandbox | None) -> list[Run]:
+    """The runs and sandbox actions of the sandbox shown, newest first (one query, if any)."""
+    if sandbox is None:
+        return []
+    runs = Run.objects.filter(sandbox=sandbox).defer("stdout", "stderr", "progress")
+    return list(runs.order_by("-id")[:SANDBOX_RUNS])
+
+
+def _swarm_fragment(request: HttpRequest, context: dict) -> HttpResponse:
+    """The picture for htmx. On the full page (block 0) the table of the sandbox's runs comes
+    with it, out of band: the picture may now show another sandbox (replaced, reset, expired),
+    or runs that finished since the page was drawn (runner/swarm.html#runs)."""
+    response = render(request, "runner/_swarm.html#swarm", context)
+    if context["block_id"] == 0:
+        runs = {**context, "runs": _sandbox_runs(context["sandbox"]), "oob": True}
+        response.content += render(request, "runner/swarm.html#runs", runs).content
+    return response
+
+
 @require_GET
 def swarm(request: HttpRequest) -> HttpResponse:
     """The visitor's swarm: a polled fragment for htmx, else a page with the sandbox's runs."""
@@ -136,23 +157,14 @@ def swarm(request: HttpRequest) -> HttpResponse:
             # a screen reader's place in the picture stay. ("live" is in the fingerprint: the
             # poll that finds nothing in flight any more gets the last picture, with 286.)
             return HttpResponse(status=204)
-        response = render(request, "runner/_swarm.html#swarm", context)
+        response = _swarm_fragment(request, context)
         if "seen" not in request.GET and context["in_flight"]:  # the block's first load
             response.content += _own_cells(request, context["in_flight"])
         if not context["live"]:
             response.status_code = HttpResponseStopPolling.status_code
         return response
-    sandbox = context["sandbox"]
     context["heading_level"] = 2  # under the page's <h1>
-    context["runs"] = (
-        list(
-            Run.objects.filter(sandbox=sandbox)
-            .defer("stdout", "stderr", "progress")
-            .order_by("-id")[:25]
-        )
-        if sandbox
-        else []
-    )
+    context["runs"] = _sandbox_runs(context["sandbox"])
     return render(request, "runner/swarm.html", context)
 
 
@@ -199,9 +211,7 @@ def _node_action(request: HttpRequest, node: str, kind: str) -> HttpResponse:
 def _show(request: HttpRequest) -> HttpResponse:
     if not request.htmx:
         return HttpResponseRedirect(_referer(request))
-    return render(
-        request, "runner/_swarm.html#swarm", swarm_context(request, block=_block(request))
-    )
+    return _swarm_fragment(request, swarm_context(request, block=_block(request)))
 
 
 def _refused(request: HttpRequest, exc: RunRefused) -> HttpResponse:
