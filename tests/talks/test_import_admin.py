@@ -54,6 +54,24 @@ def test_it_previews_an_uploaded_file_as_a_tree_before_saving(staff_client):
     assert "a new day." in page
 
 
+def test_the_preview_names_the_commands_the_runner_would_refuse_and_why(staff_client):
+    text = (
+        "# Conf 2020\n\n## Day 1\n\n### A talk\n\n- Try it\n\n"
+        "```\ndocker service ls\ndocker run --privileged -v /:/host alpine\n"
+        "docker service ls | grep api\n```\n"
+    )
+    page = preview(staff_client, text=text).content.decode()
+    assert "3 command lines with Run; the runner would refuse 2:" in page
+    refused = re.search(r'<ul class="import-refused">(.*?)</ul>', page, re.S)[1]
+    assert "<code>docker run --privileged -v /:/host alpine</code>: <code>docker run</code> is" in (
+        refused
+    )
+    assert "<code>docker service ls | grep api</code>: Pipes (<code>|</code>) are not" in refused
+    assert refused.count("<li>") == 2  # docker service ls runs
+    seed = preview(staff_client, text=SEED.read_text()).content.decode()
+    assert "6 command lines with Run</span>" in seed and "import-refused" not in seed
+
+
 def test_it_imports_on_confirm_and_says_what_it_did(staff_client):
     response = preview(staff_client, text=SEED.read_text(), date="2016-06-20")
     confirmed = staff_client.post(CONFIRM, {"token": token_of(response)}, follow=True)
