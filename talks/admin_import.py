@@ -519,7 +519,7 @@ def import_notes_confirm(request: HttpRequest) -> HttpResponse:
     decoded_warnings = [ParseWarning(line, message) for line, message in payload["warnings"]]
     if warnings := [*decoded_warnings, *outcome.result.warnings]:
         # The preview is gone by now: the message names them (the first few) itself.
-        shown = "; ".join(str(warning) for warning in warnings[:WARNINGS_SHOWN])
+        shown = "; ".join(str(warning).rstrip(".") for warning in warnings[:WARNINGS_SHOWN])
         more = len(warnings) - WARNINGS_SHOWN
         messages.warning(
             request,

@@ -7,7 +7,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from django.utils.text import slugify
+from django.utils.text import Truncator, slugify
 
 from ..documents import ConferenceDoc, DayDoc
 from .assembler import LIMITS, DayAssembler, DayDraft
@@ -142,13 +142,20 @@ def parse_notes(
     )
 
 
+def _quoted(value: str) -> str:
+    """A value from the notes, short enough to quote back in a warning."""
+    return Truncator(value).chars(60)
+
+
 def _date(value: str, *, what: str, placement: Placement) -> dt.date | None:
     if not value:
         return None
     try:
         return dt.date.fromisoformat(value)
     except ValueError:
-        placement.warn(0, f"The {what} “{value}” is not a date like 2016-06-20; it was left out.")
+        placement.warn(
+            0, f"The {what} “{_quoted(value)}” is not a date like 2016-06-20; it was left out."
+        )
         return None
 
 
@@ -157,7 +164,9 @@ def _number(value: str, *, placement: Placement) -> int | None:
         return None
     if value.isdigit() and 1 <= int(value) <= MAX_DAY_NUMBER:
         return int(value)
-    placement.warn(0, f"The day number “{value}” is not a number from 1 to {MAX_DAY_NUMBER}.")
+    placement.warn(
+        0, f"The day number “{_quoted(value)}” is not a number from 1 to {MAX_DAY_NUMBER}."
+    )
     return None
 
 

@@ -113,6 +113,15 @@ def test_after_confirming_the_message_names_the_warnings_itself(staff_client):
     page = confirmed.content.decode()
     assert "1 line needed a guess or could not be placed: line 3: These notes come before" in page
     assert "see the preview" not in page
+    assert ".." not in page.split("needed a guess")[1].split("</li>")[0]  # one full stop
+
+
+def test_a_long_front_matter_value_is_quoted_short_in_its_warning(staff_client):
+    date = "2016-" + "x" * 3000
+    text = f"---\ndate: {date}\n---\n# Conf 2020\n\n## Day 1\n\n### A talk\n\n- a\n"
+    page = preview(staff_client, text=text).content.decode()
+    warning = re.search(r"The date “([^”]*)” is not a date like 2016-06-20", page)
+    assert warning and len(warning[1]) <= 60 and warning[1].endswith("…")
 
 
 @pytest.mark.parametrize(
