@@ -14,9 +14,9 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from runner import tasks
-from runner.models import Run, RunnerStatus, Sandbox
+from runner.models import Run, RunnerStatus
 from runner.visitors import VISITOR_COOKIE, cookie_value
-from tests.runner.swarm_fixtures import big_picture, give_sandbox, stored
+from tests.runner.swarm_fixtures import big_picture, give_sandbox, replace_sandbox
 
 pytestmark = pytest.mark.browser
 VISITOR = "f" * 24
@@ -81,20 +81,7 @@ def test_new_sandbox_brings_its_own_table(swarm_page, settings, monkeypatch):
     expect(table).to_contain_text("(start a sandbox with 3 nodes)")
 
     # The worker replaces the sandbox and records the action in the new one.
-    action = Run.objects.get(line="(start a sandbox with 3 nodes)")
-    old = Sandbox.objects.get(visitor=VISITOR)
-    now = timezone.now()
-    Sandbox.objects.filter(pk=old.pk).update(status=Sandbox.Status.GONE, removed_at=now)
-    new = Sandbox.objects.create(
-        name="sbx-new",
-        visitor=VISITOR,
-        status=Sandbox.Status.READY,
-        nodes=3,
-        picture=stored(big_picture(nodes=3, tasks=5)),
-    )
-    Run.objects.filter(pk=action.pk).update(
-        sandbox=new, status=Run.Status.SUCCEEDED, finished_at=now
-    )
+    replace_sandbox(VISITOR, "(start a sandbox with 3 nodes)")
     expect(page.locator("section.swarm")).to_contain_text("Sandbox sbx-new · 3 nodes")
     expect(table.locator("tbody tr")).to_have_count(1)
     expect(table).to_contain_text("(start a sandbox with 3 nodes)")

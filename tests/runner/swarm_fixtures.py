@@ -129,3 +129,26 @@ def give_sandbox(key: str = "a" * 24, *, nodes: int = 3, picture: SwarmPicture |
         docker_host="unix:///nowhere.sock",
         picture=stored(picture) if picture is not None else None,
     )
+
+
+def replace_sandbox(key: str, action_line: str, *, nodes: int = 3, **finished: object):
+    """Do what the worker does for "New sandbox", without an engine: the visitor's sandbox
+    gone, a new ready one with a stored picture, and the queued action recorded as finished
+    in the new one (with ``finished`` fields such as ``converged``). Returns the new sandbox."""
+    from runner.models import Run, Sandbox
+
+    now = timezone.now()
+    Sandbox.objects.filter(visitor=key).exclude(status=Sandbox.Status.GONE).update(
+        status=Sandbox.Status.GONE, removed_at=now
+    )
+    new = Sandbox.objects.create(
+        name="sbx-new",
+        visitor=key,
+        status=Sandbox.Status.READY,
+        nodes=nodes,
+        picture=stored(big_picture(nodes=nodes, tasks=5)),
+    )
+    Run.objects.filter(line=action_line, visitor=key).update(
+        sandbox=new, status=Run.Status.SUCCEEDED, finished_at=now, **finished
+    )
+    return new

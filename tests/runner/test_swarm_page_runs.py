@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from runner.models import Run, Sandbox
-from tests.runner.swarm_fixtures import big_picture, give_sandbox, stored
+from tests.runner.swarm_fixtures import big_picture, give_sandbox, replace_sandbox
 from tests.visitors import as_visitor
 
 pytestmark = pytest.mark.django_db
@@ -89,22 +89,8 @@ def test_it_swaps_the_table_to_the_new_sandbox_with_the_picture(
     assert all(f"<code>{line}</code>" in table for line in OLD_LINES)
 
     # The worker replaces the sandbox and records the action in the new one.
-    action = Run.objects.get(line="(start a sandbox with 3 nodes)")
-    now = timezone.now()
-    Sandbox.objects.filter(pk=old_sandbox.pk).update(status=Sandbox.Status.GONE, removed_at=now)
-    new = Sandbox.objects.create(
-        name="sbx-new",
-        visitor=KEY,
-        status=Sandbox.Status.READY,
-        nodes=3,
-        picture=stored(big_picture(nodes=3, tasks=5)),
-    )
-    Run.objects.filter(pk=action.pk).update(
-        sandbox=new,
-        status=Run.Status.SUCCEEDED,
-        finished_at=now,
-        converged="Your sandbox sbx-new has 3 node(s): manager1, worker1, worker2.",
-    )
+    converged = "Your sandbox sbx-new has 3 node(s): manager1, worker1, worker2."
+    replace_sandbox(KEY, "(start a sandbox with 3 nodes)", converged=converged)
     with django_assert_num_queries(4):  # the picture's three, and the table's
         response = client.get("/swarm/", {"block": 0, "level": 2, "seen": seen(html)}, **HX)
     assert response.status_code == 286  # nothing in flight: the polling stops, as before
