@@ -13,7 +13,7 @@ from django.core.validators import URLValidator
 from django.db import models, transaction
 from django.utils import timezone
 
-from .models import Conference, Highlight
+from .models import Conference, Highlight, unix_newlines
 
 KINDS = (Highlight.Kind.FOLLOW_UP, Highlight.Kind.QUESTION, Highlight.Kind.TODO)
 STATES = {"open": "Open", "resolved": "Resolved", "all": "All"}
@@ -61,10 +61,18 @@ class WebAddressField(forms.URLField):
     default_validators = [URLValidator(schemes=["http", "https"])]
 
 
+class AnswerField(forms.CharField):
+    """Text from a textarea, whose line breaks browsers send as CRLF but count as one
+    character against its maxlength: counted here as they count it, and stored with LF."""
+
+    def to_python(self, value: object) -> str:
+        return unix_newlines(super().to_python(value))
+
+
 class ResolveForm(forms.Form):
     """The answer staff give to a follow-up: a short text and, optionally, a link."""
 
-    resolution = forms.CharField(
+    resolution = AnswerField(
         label="Answer",
         widget=forms.Textarea(attrs={"rows": 2}),
         max_length=MAX_ANSWER_CHARS,
@@ -72,7 +80,7 @@ class ResolveForm(forms.Form):
         error_messages={
             "required": "Write a short answer before marking this resolved.",
             "max_length": (
-                "Keep the answer under %(limit_value)s characters (it has %(show_value)s); "
+                "Keep the answer to %(limit_value)s characters at most (it has %(show_value)s); "
                 "link to the details instead."
             ),
         },
@@ -87,6 +95,14 @@ class ResolveForm(forms.Form):
             "max_length": "That link is too long (500 characters at most).",
         },
     )
+
+    @classmethod
+    def for_item(cls, item: Highlight) -> ResolveForm:
+        """The form beside a follow-up: a resolved one's holds its answer, to change."""
+        initial = {}
+        if item.resolved_at is not None:
+            initial = {"resolution": item.resolution, "resolution_url": item.resolution_url}
+        return cls(prefix=item.anchor, initial=initial)
 
     def clean_resolution(self) -> str:
         answer = self.cleaned_data["resolution"].strip()

@@ -224,7 +224,7 @@ def _follow_ups_page(
     items = list(scope.in_state(state).for_listing())
     if _can_resolve(request.user):
         for item in items:
-            item.resolve_form = followups.ResolveForm(prefix=item.anchor)
+            item.resolve_form = followups.ResolveForm.for_item(item)
             if failed and failed[0] == item.pk:
                 item.resolve_form = failed[1]
     conferences = Conference.objects.annotate(
@@ -298,15 +298,19 @@ def resolve_follow_up(request: HttpRequest, pk: int) -> HttpResponse:
             failed=(highlight.pk, form),
             back=back,
         )
+    changed = highlight.resolved_at is not None
     followups.resolve(
         highlight=highlight,
         answer=form.cleaned_data["resolution"],
         url=form.cleaned_data["resolution_url"],
         user_id=request.user.pk,
     )
+    note = Truncator(highlight.text).chars(80)
     messages.success(
         request,
-        f"Resolved: “{Truncator(highlight.text).chars(80)}”. The answer now shows with the note in "
+        f"Changed the answer to “{note}”. It shows with the note in {highlight.talk.day.title}."
+        if changed
+        else f"Resolved: “{note}”. The answer now shows with the note in "
         f"{highlight.talk.day.title}.",
     )
     return redirect(back)

@@ -1,5 +1,7 @@
 """Follow-ups: the pages (overall, per conference), and resolving one (staff only)."""
 
+import re
+
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
@@ -151,9 +153,34 @@ def test_it_keeps_the_first_resolution_time_when_the_answer_changes(staff_client
     cloud = question
     _post(staff_client, cloud, answer="First")
     first = Highlight.objects.get(pk=cloud.pk).resolved_at
-    _post(staff_client, cloud, answer="Second")
+    response = _post(staff_client, cloud, answer="Second", next="/follow-ups/?state=resolved")
     cloud.refresh_from_db()
     assert (cloud.resolution, cloud.resolved_at) == ("Second", first)
+    listing = staff_client.get(response["Location"]).content.decode()
+    assert "Changed the answer to “Which APIs exist?”. It shows with the note in Day 1." in listing
+
+
+def test_changing_an_answer_starts_from_the_one_given(staff_client, question):
+    _post(staff_client, question, answer="Use the *API*.", url="https://docs.docker.com/api/")
+    html = staff_client.get("/follow-ups/?state=resolved").content.decode()
+    prefix = f"h{question.pk}"
+    assert re.search(
+        rf'<textarea name="{prefix}-resolution"[^>]*>\nUse the \*API\*.</textarea>', html
+    )
+    assert re.search(
+        rf'<input type="url" name="{prefix}-resolution_url" value="https://docs.docker.com/api/"',
+        html,
+    )
+    open_one = staff_client.get("/follow-ups/").content.decode()  # an open one: empty fields
+    assert 'value="https://docs.docker.com/api/"' not in open_one
+
+
+def test_line_breaks_count_as_the_browser_counts_them(staff_client, question):
+    # A textarea's maxlength counts a line break as one character; the browser sends two (CRLF).
+    answer = "\r\n".join(["x" * 99] * 20)  # 1,999 characters in the box, 2,018 sent
+    assert _post(staff_client, question, answer=answer).status_code == 302
+    question.refresh_from_db()
+    assert question.resolution == answer.replace("\r\n", "\n") and len(question.resolution) == 1999
 
 
 def test_it_sends_anonymous_visitors_to_log_in(client, question):
@@ -199,7 +226,7 @@ def test_it_needs_the_permission_to_change_notes(client, django_user_model, ques
 BAD_ANSWERS = [
     ("", "", "Write a short answer before marking this resolved."),
     ("   ", "", "Write a short answer before marking this resolved."),
-    ("x" * 2001, "", "Keep the answer under 2000 characters (it has 2001)"),
+    ("x" * 2001, "", "Keep the answer to 2000 characters at most (it has 2001)"),
     ("Fine", "javascript:alert(1)", "Enter a full web address, such as https://docs."),
     ("Fine", "ftp://example.com/file", "Enter a full web address"),
     ("Fine", "https://" + "a" * 500 + ".com", "That link is too long (500 characters"),
