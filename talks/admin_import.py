@@ -45,7 +45,7 @@ from .importing.decoding import check_size, check_text, describe_size
 from .importing.parse import MAX_DAY_NUMBER
 from .importing.preview import NOTES_PER_TALK, DayPreview, day_previews
 from .importing.removals import stored_fingerprint
-from .models import Day
+from .models import Day, unix_newlines
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,9 @@ class ImportNotesForm(forms.Form):
         label="Or paste the notes",
         help_text=f"Up to {MAX_PASTE_CHARACTERS:,} characters; upload longer notes as a file.",
         strip=False,
-        widget=forms.Textarea(attrs={"rows": 14, "cols": 100, "maxlength": MAX_PASTE_CHARACTERS}),
+        # No maxlength: a browser would cut a longer paste there without a word, and the
+        # notes imported would end mid-line. Too long, the form says so, naming the limit.
+        widget=forms.Textarea(attrs={"rows": 14, "cols": 100}),
     )
     format = forms.ChoiceField(choices=list(FORMATS.items()), initial="auto")
     conference = forms.CharField(
@@ -119,9 +121,10 @@ class ImportNotesForm(forms.Form):
 
     def clean_text(self) -> str:
         text = self.cleaned_data["text"]
-        if len(text) > MAX_PASTE_CHARACTERS:
+        length = len(unix_newlines(text))  # a line break as one character, as the box shows it
+        if length > MAX_PASTE_CHARACTERS:
             raise forms.ValidationError(
-                f"The pasted notes are too long ({len(text):,} characters); paste at most "
+                f"The pasted notes are too long ({length:,} characters); paste at most "
                 f"{MAX_PASTE_CHARACTERS:,}, or upload them as a file (up to "
                 f"{describe_size(MAX_IMPORT_BYTES)})."
             )

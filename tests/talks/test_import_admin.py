@@ -249,16 +249,30 @@ def test_it_previews_a_large_document_in_part_and_imports_all_of_it(staff_client
 def test_the_paste_limit_fits_in_what_django_accepts_from_a_browser(settings):
     # Up to 3 bytes of UTF-8 per character (CRLF is 2 for one), plus the form's other fields.
     assert MAX_PASTE_CHARACTERS * 3 + 16_384 <= settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    assert f'maxlength="{MAX_PASTE_CHARACTERS}"' in str(ImportNotesForm()["text"])
+    # The box does not cut a longer paste (silently, mid-line): the form refuses it, saying why.
+    assert "maxlength" not in str(ImportNotesForm()["text"])
+    assert f"Up to {MAX_PASTE_CHARACTERS:,} characters" in str(ImportNotesForm()["text"].help_text)
 
 
 def test_a_long_accented_paste_gets_the_forms_own_message(staff_client):
     text = "Conf 2020 Day 1\r\n\r\n" + "é\r\n" * (MAX_PASTE_CHARACTERS // 2)
     response = preview(staff_client, text=text)
     assert response.status_code == 400
-    assert f"The pasted notes are too long ({len(text):,} characters); paste at most" in (
+    shown = len(text.replace("\r\n", "\n"))  # as the box counts: a line break is one character
+    assert f"The pasted notes are too long ({shown:,} characters); paste at most" in (
         response.content.decode()
     )
+
+
+def test_a_paste_at_the_limit_with_crlf_line_breaks_is_accepted(staff_client):
+    # Browsers send CRLF: a paste that fits the box is not refused for the characters it adds.
+    header = "Conf 2020 Day 1\n\nA talk\n\n"
+    note = "- A note about " + "swarm " * 160 + "mode.\n"
+    text = header + note * ((MAX_PASTE_CHARACTERS - len(header)) // len(note))
+    text = text.replace("\n", "\r\n")
+    assert len(text.replace("\r\n", "\n")) <= MAX_PASTE_CHARACTERS < len(text)
+    response = preview(staff_client, text=text)
+    assert response.status_code == 200, response.content.decode()[-2000:]
 
 
 @pytest.mark.parametrize("debug", [False, True], ids=["production", "debug"])
