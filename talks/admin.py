@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db import models
 from django.db.models import Case, Value, When
@@ -15,6 +15,7 @@ from django.forms import CharField, CheckboxInput, CheckboxSelectMultiple
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
+from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from . import matching
@@ -275,12 +276,27 @@ class HighlightFormSet(NamedRowsFormSet):
     def save_existing_objects(self, commit: bool = True) -> list[Highlight]:
         """Save the changed rows, then delete the ticked ones (Django does both in row order):
         a note moved out from under a deleted one is then moved before the delete's cascade
-        could take it, with the notes under it."""
+        could take it, with the notes under it. What the cascade took besides the ticked
+        notes is kept in ``taken_along``, for the editor's message (TalkAdmin.save_formset)."""
         self._to_delete: list[Highlight] = []
         saved = super().save_existing_objects(commit)
+        self.taken_along = self._taken_along({note.pk for note in self._to_delete})
         for note in self._to_delete:
             super().delete_existing(note, commit=commit)
         return saved
+
+    def _taken_along(self, ticked: set[int]) -> dict[str, list[str]]:
+        """The text of each ticked note that has notes under it not ticked themselves, with
+        theirs: deleting a note deletes the notes nested under it (one query, if any)."""
+        going = notes_deleted_by(self.instance, self.data, prefix=self.prefix) if ticked else {}
+        nested = {pk: top for pk, top in going.items() if pk not in ticked}
+        if not nested:
+            return {}
+        texts = dict(Highlight.objects.filter(pk__in={*nested, *ticked}).values_list("pk", "text"))
+        taken: dict[str, list[str]] = {}
+        for pk in sorted(nested):
+            taken.setdefault(texts[nested[pk]], []).append(texts[pk])
+        return taken
 
     def delete_existing(self, obj: Highlight, commit: bool = True) -> None:
         self._to_delete.append(obj)  # see save_existing_objects
@@ -343,6 +359,22 @@ class TalkAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
     list_select_related = ["day"]
     inlines = [HighlightInline, SnippetInline]
     ordering = ["day", "position"]
+
+    def save_formset(self, request, form, formset, change) -> None:
+        super().save_formset(request, form, formset, change)
+        for top, nested in getattr(formset, "taken_along", {}).items():
+            messages.warning(request, taken_along_message(top, nested))
+
+
+def taken_along_message(top: str, nested: list[str]) -> str:
+    """Deleting a note deleted the notes under it too: which, so that it is no surprise."""
+    shown = ", ".join(f"“{Truncator(text).chars(60)}”" for text in nested[:5])
+    more = f" and {len(nested) - 5} more" if len(nested) > 5 else ""
+    count = "the note" if len(nested) == 1 else f"the {len(nested)} notes"
+    return (
+        f"Deleting “{Truncator(top).chars(60)}” also deleted {count} nested under it: "
+        f"{shown}{more}."
+    )
 
 
 @admin.register(Highlight)

@@ -3,6 +3,7 @@ on the rows concerned and nothing is saved (no server error, no edit silently lo
 deleted note's command blocks stay, with their lines and run history."""
 
 import pytest
+from django.contrib.messages import get_messages
 
 from runner.models import Run
 from talks.admin import PARENT_DELETED, SNIPPET_NOTE_DELETED, ancestor_deleted
@@ -162,9 +163,29 @@ def test_it_keeps_a_note_moved_out_from_under_a_deleted_one(staff_client, notes,
     assert Snippet.objects.get().highlight_id == notes["healing"].pk
 
 
-def test_unchanged_notes_still_go_with_their_deleted_parent(staff_client, notes):
-    assert post(staff_client, talk_page(notes, delete=("swarm",))).status_code == 302
+def test_unchanged_notes_still_go_with_their_deleted_parent_and_the_editor_is_told(
+    staff_client, notes
+):
+    response = post(staff_client, talk_page(notes, delete=("swarm",)))
+    assert response.status_code == 302
     assert stored_tree() == {"Secrets": None}
+    told = [str(message) for message in get_messages(response.wsgi_request)]
+    nested = "the 2 notes nested under it: “Self-healing”, “Rolling updates”."
+    assert f"Deleting “Swarm mode” also deleted {nested}" in told
+
+
+def test_no_such_message_when_every_note_that_goes_was_ticked(staff_client, notes):
+    data = talk_page(notes, delete=("swarm", "healing", "updates", "secrets"))
+    response = post(staff_client, data)
+    assert stored_tree() == {}
+    assert not any("also deleted" in str(m) for m in get_messages(response.wsgi_request))
+
+
+def test_a_note_moved_out_is_not_named_as_taken_along(staff_client, notes):
+    secrets = notes["secrets"]
+    data = talk_page(notes, delete=("swarm",), changes={"healing": {"parent": secrets.pk}})
+    response = post(staff_client, data)
+    assert not any("also deleted" in str(m) for m in get_messages(response.wsgi_request))
 
 
 @pytest.mark.django_db(transaction=True)
