@@ -60,6 +60,8 @@ CONVERGING = {"service create", "service scale", "service update", "service roll
 # Commands after which the swarm moves tasks on its own: wait for it to settle, then snapshot.
 SETTLING = {"node update", "service rm"}
 SETTLE_SECONDS = 30
+# What a block's lines after one that failed or was refused say: like a notebook, it stops there.
+SKIPPED = "Skipped: an earlier line of this block did not succeed."
 DISK_FULL = (
     "The disk that holds the sandboxes is full, so this command was not run (it would hang "
     "waiting for space). Commands that only read, such as `docker service ls`, still work; try "
@@ -245,7 +247,9 @@ def _runs(count: int) -> str:
 
 
 def request_runs(*, lines: Sequence[SnippetLine], visitor: Visitor) -> list[Run]:
-    """Record one run per line, in order, and queue the allowed ones as one job.
+    """Record one run per line, in order, and queue the allowed ones as one job. A line the
+    policy refuses ends the block there, as a line that fails does (execute_runs): the lines
+    after it are skipped, not run after it.
 
     Raises RunRefused when a limit forbids the whole request; then nothing is written.
     """
@@ -257,7 +261,6 @@ def request_runs(*, lines: Sequence[SnippetLine], visitor: Visitor) -> list[Run]
     runs: list[Run] = []
     with transaction.atomic():
         for line in lines:
-            decision = decide(line.command, visitor.key)
             run = Run(
                 snippet_line=line,
                 batch=batch,
@@ -267,7 +270,9 @@ def request_runs(*, lines: Sequence[SnippetLine], visitor: Visitor) -> list[Run]
                 line=line.command,
                 created_at=now,
             )
-            if decision.allowed:
+            if runs and runs[-1].status in {Run.Status.REFUSED, Run.Status.SKIPPED}:
+                run.status, run.reason, run.finished_at = Run.Status.SKIPPED, SKIPPED, now
+            elif (decision := decide(line.command, visitor.key)).allowed:
                 run.argv = list(decision.argv)
                 run.note = decision.note
             else:
@@ -689,7 +694,7 @@ def execute_runs(run_ids: Sequence[int]) -> None:
         if failed:
             Run.objects.filter(pk=pk, status=Run.Status.QUEUED).update(
                 status=Run.Status.SKIPPED,
-                reason="Skipped: an earlier line of this block did not succeed.",
+                reason=SKIPPED,
                 finished_at=timezone.now(),
             )
             continue

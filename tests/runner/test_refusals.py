@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django_tasks_db.models import DBTaskResult
 
 from runner.models import Run
 from talks.models import Snippet, SnippetLine
@@ -85,3 +86,24 @@ def test_a_refused_single_run_stays_in_its_own_cell(client, snippet, settings):
     assert response.status_code == 429
     assert "HX-Retarget" not in response  # its form targets the line's output already
     assert "You already have 1 run waiting or running" in response.content.decode()
+
+
+def test_a_refused_line_ends_run_all_there_like_a_failing_one(client, snippet, settings):
+    # Like a notebook: the lines before it run, the ones after it are skipped, not run after it.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    lines = list(snippet.lines.order_by("position"))
+    refused = lines[2]
+    SnippetLine.objects.filter(pk=refused.pk).update(command="docker run --privileged alpine")
+    html = client.post(f"/run/snippet/{snippet.pk}/", **HX).content.decode()
+    runs = list(Run.objects.order_by("pk"))
+    assert [run.status for run in runs] == [
+        Run.Status.QUEUED,
+        Run.Status.QUEUED,
+        Run.Status.REFUSED,
+        *[Run.Status.SKIPPED] * (len(lines) - 3),
+    ]
+    queued = [task.args_kwargs["kwargs"]["run_ids"] for task in DBTaskResult.objects.all()]
+    assert queued == [[runs[0].pk, runs[1].pk]]
+    assert all(run.reason == runs[-1].reason for run in runs[3:])
+    assert "Skipped: an earlier line of this block did not succeed." in html
+    assert "`docker run` is not allowed here" in runs[2].reason
