@@ -12,7 +12,7 @@ from django.db import models, router, transaction
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.text import slugify
+from django.utils.text import Truncator, slugify
 
 from .markdown import highlight_shell, render_markdown
 
@@ -50,13 +50,19 @@ ANSWER_NEEDED = (
 )
 
 
+def _named(note: Highlight) -> str:
+    """A note as an error names it: by its words, as the talk page's rows show it, and its
+    number, as the note's own page shows it."""
+    return f"“{Truncator(note.text).chars(60)}” (note {note.pk})"
+
+
 def other_talk_parent(parent: Highlight) -> str:
-    return f"Note {parent.pk} is in another talk (“{parent.talk}”); choose a note of this talk."
+    return f"{_named(parent)} is in another talk (“{parent.talk}”); choose a note of this talk."
 
 
-def loop_parent(parent_id: int) -> str:
+def loop_parent(parent: Highlight) -> str:
     return (
-        f"Note {parent_id} is nested under this note, so it can't also be its parent "
+        f"{_named(parent)} is nested under this note, so it can't also be its parent "
         "(that loop would hide both notes)."
     )
 
@@ -416,7 +422,7 @@ class Highlight(models.Model):
             parents.update(self.pending_parents)
             parents[self.pk] = self.parent_id
             if leads_back(parents, self.pk):
-                raise ValidationError({"parent": loop_parent(parent.pk)})
+                raise ValidationError({"parent": loop_parent(parent)})
 
     def _clean_resolution(self) -> None:
         self.resolution = self.resolution.strip()

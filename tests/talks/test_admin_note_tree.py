@@ -55,7 +55,8 @@ def test_it_refuses_a_note_nested_under_it_as_its_parent(staff_client, notes, de
     swarm, below = notes["swarm"], notes[descendant]
     response = post_note(staff_client, swarm, parent=below.pk)
     assert parent_errors(response) == [
-        f"Note {below.pk} is nested under this note, so it can't also be its parent "
+        f"“{below.text}” (note {below.pk}) is nested under this note, so it can't also be its "
+        "parent "
         "(that loop would hide both notes)."
     ]
     swarm.refresh_from_db()
@@ -66,7 +67,8 @@ def test_it_refuses_a_parent_from_another_talk(staff_client, notes):
     healing, secure = notes["healing"], notes["secure"]
     response = post_note(staff_client, healing, parent=secure.pk)
     assert parent_errors(response) == [
-        f"Note {secure.pk} is in another talk (“Security”); choose a note of this talk."
+        f"“{secure.text}” (note {secure.pk}) is in another talk (“Security”); choose a note of "
+        "this talk."
     ]
     healing.refresh_from_db()
     assert healing.parent_id == notes["swarm"].pk
@@ -128,8 +130,8 @@ def test_it_refuses_a_loop_made_of_two_rows_of_the_talks_inline(staff_client, no
     )
     loop = "is nested under this note, so it can't also be its parent"
     errors = inline_parent_errors(response)
-    assert loop in errors[0][0] and f"Note {secrets.pk} " in errors[0][0]
-    assert loop in errors[1][0] and f"Note {swarm.pk} " in errors[1][0]
+    assert errors[0][0].startswith(f"“Secrets” (note {secrets.pk}) {loop}")
+    assert errors[1][0].startswith(f"“Swarm mode” (note {swarm.pk}) {loop}")
     assert Highlight.objects.get(pk=swarm.pk).parent_id is None
     assert Highlight.objects.get(pk=secrets.pk).parent_id is None
 
@@ -187,7 +189,8 @@ def test_a_nested_note_moved_to_another_talk_needs_a_parent_there(staff_client, 
     healing, secure = notes["healing"], notes["secure"]
     response = post_note(staff_client, healing, talk=secure.talk_id)
     assert parent_errors(response) == [
-        f"Note {notes['swarm'].pk} is in another talk (“Keynote”); choose a note of this talk."
+        f"“Swarm mode” (note {notes['swarm'].pk}) is in another talk (“Keynote”); choose a "
+        "note of this talk."
     ]
     response = post_note(staff_client, healing, talk=secure.talk_id, parent=secure.pk)
     assert response.status_code == 302
