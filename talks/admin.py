@@ -31,6 +31,7 @@ from .models import (
     Tag,
     Talk,
     deleted_with,
+    named_note,
     unix_newlines,
     web_address,
 )
@@ -163,10 +164,10 @@ SNIPPET_NOTE_DELETED = (
 )
 
 
-def ancestor_deleted(note_id: int) -> str:
+def ancestor_deleted(note: Highlight) -> str:
     return (
-        f"Note {note_id} above it is being deleted in this save, and the notes under it with it; "
-        "delete this note too, or pick another parent."
+        f"{named_note(note)} above it is being deleted in this save, and the notes under it "
+        "with it; delete this note too, or pick another parent."
     )
 
 
@@ -270,7 +271,10 @@ class HighlightFormSet(NamedRowsFormSet):
             if parent_id in going:
                 above = going[parent_id]
                 form.add_error(
-                    "parent", PARENT_DELETED if above == parent_id else ancestor_deleted(above)
+                    "parent",
+                    PARENT_DELETED
+                    if above == parent_id
+                    else ancestor_deleted(Highlight.objects.get(pk=above)),
                 )
 
     def save_existing_objects(self, commit: bool = True) -> list[Highlight]:

@@ -50,19 +50,19 @@ ANSWER_NEEDED = (
 )
 
 
-def _named(note: Highlight) -> str:
+def named_note(note: Highlight) -> str:
     """A note as an error names it: by its words, as the talk page's rows show it, and its
     number, as the note's own page shows it."""
     return f"“{Truncator(note.text).chars(60)}” (note {note.pk})"
 
 
 def other_talk_parent(parent: Highlight) -> str:
-    return f"{_named(parent)} is in another talk (“{parent.talk}”); choose a note of this talk."
+    return f"{named_note(parent)} is in another talk (“{parent.talk}”); choose a note of this talk."
 
 
 def loop_parent(parent: Highlight) -> str:
     return (
-        f"{_named(parent)} is nested under this note, so it can't also be its parent "
+        f"{named_note(parent)} is nested under this note, so it can't also be its parent "
         "(that loop would hide both notes)."
     )
 

@@ -127,8 +127,9 @@ def test_it_refuses_an_edit_of_a_note_whose_parent_is_deleted(staff_client, note
 def test_it_names_the_deleted_note_above_an_edited_note_further_down(staff_client, notes):
     data = talk_page(notes, delete=("swarm",), changes={"updates": {"text": "Rolling, slowly"}})
     errors = row_errors(post(staff_client, data), 0, "parent")
-    assert errors == [[], [], [ancestor_deleted(notes["swarm"].pk)], []]
-    assert f"Note {notes['swarm'].pk} above it is being deleted in this save" in errors[2][0]
+    assert errors == [[], [], [ancestor_deleted(notes["swarm"])], []]
+    swarm = f"“Swarm mode” (note {notes['swarm'].pk})"
+    assert f"{swarm} above it is being deleted in this save" in errors[2][0]
     assert stored_tree() == UNTOUCHED
 
 
