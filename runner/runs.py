@@ -109,6 +109,14 @@ def decide(line: str, visitor_key: str) -> Decision:
     return check_command(line, owner=owner_label(visitor_key), limits=limits())
 
 
+def refusals(commands: Sequence[str]) -> list[tuple[str, str]]:
+    """The commands the policy would refuse, each with the reason Run would give: for
+    editors, before anyone presses Run (the import preview, the snippet admin)."""
+    owner, bounds = owner_label("editor-check"), limits()  # whose does not change a reason
+    decisions = (check_command(command, owner=owner, limits=bounds) for command in commands)
+    return [(decision.line, decision.reason) for decision in decisions if not decision.allowed]
+
+
 @functools.cache
 def _rate_sql(alias: str) -> str:
     """The three counts behind the rate limits in one query, written once per database: the

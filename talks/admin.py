@@ -411,6 +411,16 @@ class SnippetAdmin(admin.ModelAdmin):
     raw_id_fields = ["talk", "highlight"]
     inlines = [SnippetLineInline]
 
+    def save_related(self, request, form, formsets, change) -> None:
+        """Save the lines; then say which of them the runner would refuse, and why: saved as
+        written (they are notes), but Run on them would only give the reason."""
+        super().save_related(request, form, formsets, change)
+        from runner.runs import refusals  # the runner's policy, as Run applies it
+
+        commands = form.instance.lines.order_by("position", "id").values_list("command", flat=True)
+        for command, reason in refusals(list(commands)):
+            messages.warning(request, f"The runner would refuse “{command}”: {reason}")
+
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):

@@ -17,8 +17,7 @@ from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 
 from runner.models import Run, RunnerStatus
-from runner.policy import check_command
-from runner.runs import limits, owner_label
+from runner.runs import refusals
 from runner.views import may_run
 
 register = template.Library()
@@ -94,11 +93,8 @@ def runner_page(context, talks) -> RunnerPage:
 
 @register.filter
 def refused_lines(commands: list[str]) -> list[tuple[str, str]]:
-    """The commands of a block the runner's policy would refuse, each with the reason it
-    gives when Run is pressed: for the import preview, before the notes are saved."""
-    owner, bounds = owner_label("import-preview"), limits()  # whose does not change a reason
-    decisions = (check_command(command, owner=owner, limits=bounds) for command in commands)
-    return [(decision.line, decision.reason) for decision in decisions if not decision.allowed]
+    """The commands of a block the runner's policy would refuse, with its reasons."""
+    return refusals(commands)
 
 
 @register.simple_tag

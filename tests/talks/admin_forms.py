@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from talks.models import Highlight, Talk
+from talks.models import Highlight, Snippet, Talk
 
 
 def note_form(note: Highlight, **changes) -> dict:
@@ -55,6 +55,32 @@ def inline_form(talk: Talk, rows: list[tuple[Highlight, Highlight | None]]) -> d
                 f"highlights-{i}-text": note.text,
             }
         )
+    return data
+
+
+def snippet_form(snippet: Snippet, commands: list[str]) -> dict:
+    """The block's change page posting ``commands`` as its lines, in order: the stored lines
+    rewritten in place, more added, and those left over ticked for deletion."""
+    stored = list(snippet.lines.order_by("position", "id"))
+    rows = max(len(stored), len(commands))
+    data = {
+        "talk": snippet.talk_id,
+        "highlight": snippet.highlight_id or "",
+        "position": snippet.position,
+        "caption": snippet.caption,
+        "language": snippet.language,
+        "lines-TOTAL_FORMS": rows,
+        "lines-INITIAL_FORMS": len(stored),
+        "lines-MIN_NUM_FORMS": 0,
+        "lines-MAX_NUM_FORMS": 1000,
+    }
+    for i in range(rows):
+        line = stored[i] if i < len(stored) else None
+        command = commands[i] if i < len(commands) else line.command
+        data |= {f"lines-{i}-snippet": snippet.pk, f"lines-{i}-position": i}
+        data |= {f"lines-{i}-command": command, f"lines-{i}-id": line.pk if line else ""}
+        if i >= len(commands):
+            data[f"lines-{i}-DELETE"] = "on"
     return data
 
 

@@ -3,9 +3,11 @@
 import pytest
 from django.test import Client
 
+from runner.runs import refusals
 from talks import models
 from talks.importing import parse
-from talks.models import Conference, Day, Highlight, Talk
+from talks.models import Conference, Day, Highlight, Snippet, Talk
+from tests.talks.admin_forms import snippet_form
 
 pytestmark = pytest.mark.django_db
 
@@ -213,3 +215,19 @@ def test_a_talks_notes_come_in_the_order_of_the_day_page_children_indented(
     assert re.search(rf'name="highlights-{row}-text"[^>]*class="[^"]*depth-1', page) or re.search(
         rf'class="[^"]*depth-1[^"]*"[^>]*name="highlights-{row}-text"', page
     )
+
+
+def test_the_snippet_admin_says_which_saved_lines_the_runner_would_refuse(staff_client, demo_day):
+    snippet = Snippet.objects.get()
+    commands = ["docker service ls", "docker run --privileged alpine", "docker service ls | wc"]
+    url = f"/admin/talks/snippet/{snippet.pk}/change/"
+    response = staff_client.post(url, snippet_form(snippet, commands), follow=True)
+    assert response.status_code == 200
+    told = [str(message) for message in response.context["messages"]]
+    assert [m for m in told if m.startswith("The runner would refuse")] == [
+        f"The runner would refuse “{commands[1]}”: {refusals([commands[1]])[0][1]}",
+        f"The runner would refuse “{commands[2]}”: {refusals([commands[2]])[0][1]}",
+    ]
+    assert list(snippet.lines.values_list("command", flat=True)) == commands  # saved as written
+    again = staff_client.post(url, snippet_form(snippet, commands[:1]), follow=True)
+    assert not any("would refuse" in str(m) for m in again.context["messages"])
