@@ -289,18 +289,19 @@ class HighlightFormSet(NamedRowsFormSet):
             super().delete_existing(note, commit=commit)
         return saved
 
-    def _taken_along(self, ticked: set[int]) -> dict[str, list[str]]:
+    def _taken_along(self, ticked: set[int]) -> list[tuple[str, list[str]]]:
         """The text of each ticked note that has notes under it not ticked themselves, with
-        theirs: deleting a note deletes the notes nested under it (one query, if any)."""
+        theirs: deleting a note deletes the notes nested under it (two queries, only when a
+        note is ticked)."""
         going = notes_deleted_by(self.instance, self.data, prefix=self.prefix) if ticked else {}
         nested = {pk: top for pk, top in going.items() if pk not in ticked}
         if not nested:
-            return {}
+            return []
         texts = dict(Highlight.objects.filter(pk__in={*nested, *ticked}).values_list("pk", "text"))
-        taken: dict[str, list[str]] = {}
+        taken: dict[int, list[str]] = {}
         for pk in sorted(nested):
-            taken.setdefault(texts[nested[pk]], []).append(texts[pk])
-        return taken
+            taken.setdefault(nested[pk], []).append(texts[pk])
+        return [(texts[top], under) for top, under in sorted(taken.items())]
 
     def delete_existing(self, obj: Highlight, commit: bool = True) -> None:
         self._to_delete.append(obj)  # see save_existing_objects
@@ -366,7 +367,7 @@ class TalkAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
 
     def save_formset(self, request, form, formset, change) -> None:
         super().save_formset(request, form, formset, change)
-        for top, nested in getattr(formset, "taken_along", {}).items():
+        for top, nested in getattr(formset, "taken_along", []):
             messages.warning(request, taken_along_message(top, nested))
 
 
