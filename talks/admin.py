@@ -261,21 +261,18 @@ class HighlightFormSet(NamedRowsFormSet):
         """Refuse rows edited or added under a note deleted in the same save: the delete takes
         them with it, so the edit would be lost, or the row saved under a note that is gone."""
         super().clean()
-        going = notes_deleted_by(self.instance, self.data, prefix=self.prefix)
+        self.going = going = notes_deleted_by(self.instance, self.data, prefix=self.prefix)
         if not going:
             return
+        rows = {form.instance.pk: form.instance for form in self.initial_forms}
         for form in self.forms:
             if self._should_delete_form(form) or not form.has_changed():
                 continue  # unchanged rows go with their parent, as deleting a note always did
             parent_id = form.instance.parent_id
             if parent_id in going:
                 above = going[parent_id]
-                form.add_error(
-                    "parent",
-                    PARENT_DELETED
-                    if above == parent_id
-                    else ancestor_deleted(Highlight.objects.get(pk=above)),
-                )
+                error = PARENT_DELETED if above == parent_id else ancestor_deleted(rows[above])
+                form.add_error("parent", error)
 
     def save_existing_objects(self, commit: bool = True) -> list[Highlight]:
         """Save the changed rows, then delete the ticked ones (Django does both in row order):
@@ -284,24 +281,24 @@ class HighlightFormSet(NamedRowsFormSet):
         notes is kept in ``taken_along``, for the editor's message (TalkAdmin.save_formset)."""
         self._to_delete: list[Highlight] = []
         saved = super().save_existing_objects(commit)
-        self.taken_along = self._taken_along({note.pk for note in self._to_delete})
+        self.taken_along = self._taken_along(self._to_delete)
         for note in self._to_delete:
             super().delete_existing(note, commit=commit)
         return saved
 
-    def _taken_along(self, ticked: set[int]) -> list[tuple[str, list[str]]]:
+    def _taken_along(self, ticked: list[Highlight]) -> list[tuple[str, list[str]]]:
         """The text of each ticked note that has notes under it not ticked themselves, with
-        theirs: deleting a note deletes the notes nested under it (two queries, only when a
-        note is ticked)."""
-        going = notes_deleted_by(self.instance, self.data, prefix=self.prefix) if ticked else {}
-        nested = {pk: top for pk, top in going.items() if pk not in ticked}
+        theirs: deleting a note deletes the notes nested under it. From what clean() found
+        going (``going``), and one query for the texts, only when there are such notes."""
+        tops = {note.pk: note.text for note in ticked}
+        nested = {pk: top for pk, top in self.going.items() if pk not in tops}
         if not nested:
             return []
-        texts = dict(Highlight.objects.filter(pk__in={*nested, *ticked}).values_list("pk", "text"))
+        texts = dict(Highlight.objects.filter(pk__in=nested).values_list("pk", "text"))
         taken: dict[int, list[str]] = {}
         for pk in sorted(nested):
             taken.setdefault(nested[pk], []).append(texts[pk])
-        return [(texts[top], under) for top, under in sorted(taken.items())]
+        return [(tops[top], under) for top, under in sorted(taken.items())]
 
     def delete_existing(self, obj: Highlight, commit: bool = True) -> None:
         self._to_delete.append(obj)  # see save_existing_objects
