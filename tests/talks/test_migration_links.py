@@ -1,4 +1,5 @@
-"""Migrations 0008 and 0009 render stored notes again where bare URLs now end differently."""
+"""Migrations 0008, 0009 and 0010 render stored notes again where their links now differ:
+bare URLs end differently (0008, 0009), a disarmed link is plain text (0010)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ MIGRATIONS = [
         "See *https://example.com/intro*.",
         "Slides: **https://example.com/bold**",
         "https://example.com/bold",
+    ),
+    (
+        ("talks", "0009_links_in_emphasis"),
+        ("talks", "0010_links_without_address"),
+        "See [this](javascript:alert(1)) and https://example.com/intro",
+        "[Run me](javascript:alert(1)) or [that](data:text/html,hi), then https://example.com/ok",
+        "https://example.com/ok",
     ),
 ]
 
@@ -60,6 +68,7 @@ def test_it_renders_stored_notes_again_and_moves_the_pages_version(
     notes = apps.get_model("talks", "Highlight").objects
     assert notes.get(pk=note.pk).text_html == render_markdown(text, inline=True)
     assert f'href="{href}"' in notes.get(pk=note.pk).text_html
+    assert "<a>" not in notes.get(pk=note.pk).text_html  # no link without an address
     assert notes.get(pk=plain.pk).text_html == "Nothing to link."
     intro_html = apps.get_model("talks", "Day").objects.get(pk=day.pk).intro_html
     assert 'href="https://example.com/intro"' in intro_html
