@@ -392,12 +392,26 @@ class HighlightAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
     ]
 
 
+class SnippetLinesFormSet(NamedRowsFormSet):
+    """A block is its lines: one left without any would show on the day page as an empty box
+    with Run all and Copy all buttons that do nothing."""
+
+    default_error_messages = {
+        "too_few_forms": "A block needs at least one command line. To remove the block, "
+        "delete it (the Delete link at the bottom of this page) instead."
+    }
+
+
 class SnippetLineInline(admin.TabularInline):
     model = SnippetLine
-    formset = NamedRowsFormSet
+    formset = SnippetLinesFormSet
     fields = ["position", "command"]
-    extra = 1
+    extra = 0
+    min_num = 1
     ordering = ["position"]
+
+    def get_formset(self, request, obj=None, **kwargs):
+        return super().get_formset(request, obj, validate_min=True, **kwargs)
 
 
 @admin.register(Snippet)

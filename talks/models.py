@@ -503,6 +503,16 @@ class Snippet(models.Model):
     def anchor(self) -> str:
         return f"snippet-{self.pk}"
 
+    @property
+    def name(self) -> str:
+        """What tells this block from another in the names of its buttons: its caption, or
+        its first command (from the lines prefetched on a page), or "Commands" when it has
+        none (the admin asks for one; a block without lines must still show)."""
+        if self.caption:
+            return self.caption
+        lines = self.lines.all()
+        return lines[0].command if lines else "Commands"
+
 
 class SnippetLine(models.Model):
     snippet = models.ForeignKey(Snippet, on_delete=models.CASCADE, related_name="lines")

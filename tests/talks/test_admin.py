@@ -231,3 +231,44 @@ def test_the_snippet_admin_says_which_saved_lines_the_runner_would_refuse(staff_
     assert list(snippet.lines.values_list("command", flat=True)) == commands  # saved as written
     again = staff_client.post(url, snippet_form(snippet, commands[:1]), follow=True)
     assert not any("would refuse" in str(m) for m in again.context["messages"])
+
+
+def test_the_snippet_admin_refuses_a_block_without_lines(staff_client, demo_day):
+    snippet = Snippet.objects.get()
+    stored = list(snippet.lines.values_list("command", flat=True))
+    url = f"/admin/talks/snippet/{snippet.pk}/change/"
+    every_line_deleted = snippet_form(snippet, [])
+    response = staff_client.post(url, every_line_deleted)
+    assert response.status_code == 200  # the form again, with the reason
+    assert "A block needs at least one command line" in response.content.decode()
+    assert list(snippet.lines.values_list("command", flat=True)) == stored  # nothing lost
+
+    added = staff_client.post(
+        "/admin/talks/snippet/add/",
+        {
+            "talk": snippet.talk_id,
+            "position": 9,
+            "caption": "Empty block",
+            "language": "console",
+            "lines-TOTAL_FORMS": 1,  # the one empty row the add page shows
+            "lines-INITIAL_FORMS": 0,
+            "lines-MIN_NUM_FORMS": 1,
+            "lines-MAX_NUM_FORMS": 1000,
+            "lines-0-position": 0,
+            "lines-0-command": "",
+        },
+    )
+    assert added.status_code == 200
+    assert "A block needs at least one command line" in added.content.decode()
+    assert not Snippet.objects.filter(caption="Empty block").exists()
+
+
+def test_a_block_without_lines_still_shows_on_its_pages(client, demo_day):
+    """Blocks saved before the admin asked for a line (or emptied another way) must not
+    break the day page: the block's name falls back to "Commands"."""
+    talk = Talk.objects.filter(day=demo_day).first()
+    Snippet.objects.create(talk=talk, position=99)
+    for url in (demo_day.get_absolute_url(), talk.get_absolute_url()):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert 'aria-label="Copy all: Commands"' in response.content.decode()
