@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import messages
@@ -16,6 +17,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
+from django_htmx.http import push_url, replace_url
 
 from . import followups
 from .models import Conference, Day, Tag
@@ -163,8 +165,32 @@ def search(request: HttpRequest) -> HttpResponse:
             ),
         },
     )
-    patch_vary_headers(response, ["HX-Request", "HX-Target"])
+    if request.htmx and not popover and not request.htmx.history_restore_request:
+        _update_address(request, response)
+    patch_vary_headers(response, ["HX-Request", "HX-Target", "HX-Current-URL"])
     return response
+
+
+def _update_address(request: HttpRequest, response: HttpResponse) -> None:
+    """Where the address goes after a search made with htmx on this page: typing more of the
+    same words (or taking some back) replaces it, so Back leaves the search instead of
+    stepping through every pause in the typing; other words, another filter or another page
+    of results add an entry to the history, as a new page would."""
+    here = request.get_full_path()
+    before = urlsplit(request.htmx.current_url_abs_path or "")
+    if before.path == request.path and _same_search(QueryDict(before.query), request.GET):
+        replace_url(response, here)
+    else:
+        push_url(response, here)
+
+
+def _same_search(before: QueryDict, now: QueryDict) -> bool:
+    """Whether ``now`` is ``before`` typed further or taken back: the same filters and page,
+    one's words the start of the other's (from an empty box, any words)."""
+    if any(before.get(name, "") != now.get(name, "") for name in (*FILTERS, "page")):
+        return False
+    old, new = (" ".join(params.get("q", "").split()).casefold() for params in (before, now))
+    return bool(new) and (new.startswith(old) or old.startswith(new))
 
 
 def _browse(filters: dict) -> list[tuple[str, str]]:

@@ -122,6 +122,42 @@ def test_it_answers_htmx_with_the_results_only(client, demo_day):
     assert "HX-Request" in response["Vary"]
 
 
+@pytest.mark.parametrize(
+    ("before", "now", "how"),
+    [
+        ("/search/", {"q": "o"}, "HX-Replace-Url"),  # the first letters typed in an empty box
+        ("/search/?q=orch", {"q": "orchestration"}, "HX-Replace-Url"),  # typed on
+        ("/search/?q=orchestration", {"q": "Orch"}, "HX-Replace-Url"),  # taken back
+        ("/search/?q=swarm&tag=security", {"q": "swarm mode", "tag": "security"}, "HX-Replace-Url"),
+        ("/search/?q=swarm", {"q": "docker"}, "HX-Push-Url"),  # other words
+        ("/search/?q=swarm", {}, "HX-Push-Url"),  # emptied: words typed next replace it
+        ("/search/?q=swarm", {"q": "swarm", "tag": "security"}, "HX-Push-Url"),  # a filter
+        ("/search/?q=swarm&page=2", {"q": "swarm"}, "HX-Push-Url"),  # another page
+        ("/c/dockercon-2016/day-1/?q=swarm", {"q": "swarm"}, "HX-Push-Url"),  # another page
+    ],
+)
+def test_typing_on_replaces_the_address_and_a_new_search_adds_one(
+    client, demo_day, before, now, how
+):
+    """Back leaves a search, not every pause in its typing (a slow typist paused after each
+    letter and had an entry for each)."""
+    headers = {**HTMX, "HX-Current-URL": f"http://testserver{before}"}
+    response = client.get("/search/", now, headers=headers)
+    assert response.status_code == 200
+    (other,) = {"HX-Replace-Url", "HX-Push-Url"} - {how}
+    assert other not in response
+    assert response[how] == response.wsgi_request.get_full_path()
+    assert "HX-Current-URL" in response["Vary"]
+
+
+def test_the_header_box_and_history_restores_leave_the_address_alone(client, demo_day):
+    popover = client.get("/search/", {"q": "docker"}, headers=POPOVER)
+    restore = {**HTMX, "HX-History-Restore-Request": "true"}
+    restored = client.get("/search/", {"q": "docker"}, headers=restore)
+    for response in (popover, restored):
+        assert "HX-Push-Url" not in response and "HX-Replace-Url" not in response
+
+
 def test_it_answers_a_history_restore_with_the_whole_page(client, demo_day):
     headers = {**HTMX, "HX-History-Restore-Request": "true"}
     html = client.get("/search/", {"q": "seccomp"}, headers=headers).content.decode()
