@@ -138,6 +138,7 @@ class Query:
     terms: tuple[Term, ...]
     shortened: bool = False
     long_words: bool = False  # words over MAX_WORD_CHARS were left out: no note has them
+    short_word: bool = False  # a word too short to be a prefix (MIN_PREFIX_CHARS) ends a term
 
     def __bool__(self) -> bool:
         return bool(self.terms)
@@ -177,7 +178,7 @@ def parse_query(text: str) -> Query:
     text = text[:MAX_QUERY_CHARS]
     pieces = text.split('"')
     terms: list[Term] = []
-    long_words = False
+    long_words = short_word = False
     for index, piece in enumerate(pieces):
         quoted = index % 2 == 1
         closed = quoted and index < len(pieces) - 1  # an odd last piece is an unclosed quote
@@ -186,13 +187,19 @@ def parse_query(text: str) -> Query:
             words = tuple(w for w in all_words if len(w) <= MAX_WORD_CHARS)
             long_words = long_words or len(words) < len(all_words)
             if words:
-                term = Term(words, prefix=not closed and len(words[-1]) >= MIN_PREFIX_CHARS)
+                short = not closed and len(words[-1]) < MIN_PREFIX_CHARS
+                short_word = short_word or short
+                term = Term(words, prefix=not closed and not short)
                 if term not in terms:
                     terms.append(term)
     if long_words:  # the words searched, as the results name them
         text = " ".join(_LONG_WORD.sub("", text).split())
     return Query(
-        text, tuple(terms[:MAX_TERMS]), shortened or len(terms) > MAX_TERMS, long_words=long_words
+        text,
+        tuple(terms[:MAX_TERMS]),
+        shortened or len(terms) > MAX_TERMS,
+        long_words=long_words,
+        short_word=short_word,
     )
 
 

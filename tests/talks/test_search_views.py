@@ -6,6 +6,7 @@ import pytest
 
 from talks.documents import ConferenceDoc, DayDoc, HighlightDoc, TalkDoc, save_day
 from talks.models import Highlight
+from talks.search import parse_query
 from talks.views_search import day_label
 from tests.talks.search_helpers import demo_day_once_per_module  # noqa: F401 (the demo_day fixture)
 
@@ -109,7 +110,7 @@ def test_it_filters_results(client, demo_day):
 def test_it_lets_the_keyboard_scroll_matching_commands(client, demo_day):
     html = client.get("/search/", {"q": "vote=6"}).content.decode()
     assert (
-        '<pre class="search-excerpt" tabindex="0" role="region" aria-label="Matching commands: '
+        '<pre class="search-excerpt" tabindex="0" role="group" aria-label="Matching commands: '
         in html
     )
 
@@ -304,3 +305,27 @@ def test_it_explains_that_overlong_words_are_not_searched(client, demo_day):
     # The results name the words searched, and no words were cut from a long search.
     assert "3 results for <strong>seccomp</strong>. Words longer than 100 letters are" in mixed
     assert "Only the first words" not in mixed
+
+
+def test_it_says_that_one_letter_is_a_word_not_the_start_of_one(client, demo_day):
+    html = client.get("/search/", {"q": "orchestrationzz k"}).content.decode()
+    assert "Nothing matches <strong>orchestrationzz k</strong>" in html
+    assert "A single letter is searched as a word of its own" in html
+    assert parse_query("k").terms[0].prefix is False and parse_query("k").short_word
+    assert not parse_query('"k"').short_word  # a quoted word is whole on purpose
+    assert not parse_query("ku").short_word
+
+
+def test_the_header_box_says_when_there_are_no_words_to_look_for(client, demo_day):
+    html = client.get("/search/", {"q": "!!!"}, headers=POPOVER).content.decode()
+    status = html.split('id="search-popover-status"')[1]
+    assert "<strong>!!!</strong> has no words to look for" in status  # announced
+    assert html.count("has no words to look for") == 2  # and shown in the popover
+
+
+def test_a_long_search_makes_a_short_page_title(client, demo_day):
+    words = "docker " * 80
+    for headers in ({}, HTMX):
+        html = client.get("/search/", {"q": words}, headers=headers).content.decode()
+        title = re.search(r"<title>(.*?)</title>", html, re.S).group(1)
+        assert len(title) < 100, title
