@@ -19,6 +19,7 @@ from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
 from . import matching
+from .admin_conflicts import EditConflictMixin
 from .admin_import import import_notes_confirm, import_notes_view
 from .followups import FollowUpStatusFilter
 from .markdown import render_markdown
@@ -118,14 +119,14 @@ class TalkInline(EditorFieldsMixin, FitInlinesMedia, admin.TabularInline):
 
 
 @admin.register(Conference)
-class ConferenceAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
+class ConferenceAdmin(EditConflictMixin, MarkdownPreviewMixin, admin.ModelAdmin):
     list_display = ["name", "location", "starts_on"]
     search_fields = ["name", "location"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Day)
-class DayAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
+class DayAdmin(EditConflictMixin, MarkdownPreviewMixin, admin.ModelAdmin):
     list_display = ["title", "conference", "number", "date", "author", "updated_at"]
     list_filter = ["conference", "date"]
     search_fields = ["title", "summary", "intro", "author"]
@@ -354,7 +355,7 @@ class SnippetInline(FitInlinesMedia, admin.TabularInline):
 
 
 @admin.register(Talk)
-class TalkAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
+class TalkAdmin(EditConflictMixin, MarkdownPreviewMixin, admin.ModelAdmin):
     list_display = ["title", "day", "position", "kind"]
     list_filter = ["kind", "day__conference", "day", "tags"]
     search_fields = ["title", "highlights__text"]
@@ -380,7 +381,7 @@ def taken_along_message(top: str, nested: list[str]) -> str:
 
 
 @admin.register(Highlight)
-class HighlightAdmin(MarkdownPreviewMixin, admin.ModelAdmin):
+class HighlightAdmin(EditConflictMixin, MarkdownPreviewMixin, admin.ModelAdmin):
     list_display = ["__str__", "talk", "style", "kind", "position", "resolved_at"]
     list_filter = [FollowUpStatusFilter, "kind", "style", "talk__day", "tags"]
     search_fields = ["text", "resolution"]
@@ -415,7 +416,7 @@ class SnippetLineInline(admin.TabularInline):
 
 
 @admin.register(Snippet)
-class SnippetAdmin(admin.ModelAdmin):
+class SnippetAdmin(EditConflictMixin, admin.ModelAdmin):
     list_display = ["__str__", "talk", "position", "caption"]
     list_filter = ["talk__day"]
     search_fields = ["lines__command", "caption"]
