@@ -138,6 +138,12 @@ def search(request: HttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.history_restore_request:
         template += "#results_htmx"
     notices = list(form.fallbacks)
+    day, conference = filters["day"], filters["conference"]
+    if day and conference and day.conference_id != conference.pk:
+        notices.append(
+            f"{day_label(day)} is not a day of {conference.name}, so nothing can match both: "
+            f"choose all days, or one of {conference.name}."
+        )
     notices += [notice] if (notice := form.page_notice()) else []
     if past_the_end:
         notices.append(f"There is no page {asked} of results for this search; showing page 1.")

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from talks.documents import ConferenceDoc, DayDoc, HighlightDoc, TalkDoc, save_day
-from talks.models import Highlight
+from talks.models import Conference, Highlight
 from talks.search import parse_query
 from talks.views_search import day_label
 from tests.talks.search_helpers import demo_day_once_per_module  # noqa: F401 (the demo_day fixture)
@@ -105,6 +105,19 @@ def test_it_filters_results(client, demo_day):
     assert "2 results" in day
     # The day's title names its conference already: it is not said twice.
     assert f'<option value="{demo_day.pk}" selected>DockerCon 2016 Highlights Day 1</option>' in day
+
+
+def test_it_says_when_the_day_chosen_is_not_in_the_conference_chosen(client, demo_day):
+    Conference.objects.create(name="KubeCon 2017", slug="kubecon-2017")
+    params = {"q": "swarm", "conference": "kubecon-2017", "day": demo_day.pk}
+    html = client.get("/search/", params).content.decode()
+    assert "Nothing matches <strong>swarm</strong> with these filters" in html
+    assert (
+        "DockerCon 2016 Highlights Day 1 is not a day of KubeCon 2017, so nothing can match "
+        "both: choose all days, or one of KubeCon 2017."
+    ) in html
+    agreeing = client.get("/search/", params | {"conference": "dockercon-2016"})
+    assert "is not a day of" not in agreeing.content.decode()
 
 
 def test_it_lets_the_keyboard_scroll_matching_commands(client, demo_day):
