@@ -18,7 +18,7 @@ from django.utils.text import slugify
 
 from . import cache, matching, search
 from .markdown import highlight_shell
-from .models import Conference, Day, Highlight, Snippet, SnippetLine, Tag, Talk
+from .models import Conference, Day, Highlight, Snippet, SnippetLine, Tag, Talk, tag_slug
 
 
 @dataclass
@@ -146,7 +146,7 @@ class _TagCache:
     def ids(self, names: list[str]) -> set[int]:
         wanted = set()
         for name in names:
-            slug = slugify(name)
+            slug = tag_slug(name)
             tag = self._by_name.get(name.casefold()) or self._by_slug.get(slug)
             if tag is None:
                 tag = Tag.objects.create(name=name, slug=slug)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Collection, Mapping
 from types import MappingProxyType
 
@@ -203,9 +204,21 @@ class Day(models.Model):
         return by_number.get(self.number - 1), by_number.get(self.number + 1)
 
 
+def tag_slug(name: str) -> str:
+    """A tag's part of its address: its name slugified or, for a name without Latin letters or
+    digits (“日本語”, “🐳”), which slugify leaves empty, "tag-" and a digest of the name."""
+    digest = hashlib.sha256(name.casefold().encode()).hexdigest()[:10]
+    return slugify(name)[:60] or f"tag-{digest}"
+
+
 class Tag(models.Model):
     name = models.CharField(max_length=60, unique=True)
-    slug = models.SlugField(max_length=60, unique=True)
+    slug = models.SlugField(
+        max_length=60,
+        unique=True,
+        blank=True,
+        help_text="Part of the tag page's address; made from the name when left empty.",
+    )
 
     class Meta:
         ordering = [Lower("name")]  # "devops" before "Swarm Mode"
@@ -215,7 +228,7 @@ class Tag(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         if not self.slug:
-            self.slug = slugify(self.name)
+            self.slug = tag_slug(self.name)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from talks.models import Highlight, Tag, Talk
+from talks.models import Highlight, Tag, Talk, tag_slug
 
 pytestmark = pytest.mark.django_db
 
@@ -74,3 +74,22 @@ def test_it_orders_tags_regardless_of_case(staff_client, db):
     page = staff_client.get("/tags/").content.decode()
     places = [page.index(f">#{name}</a>") for name in expected]
     assert places == sorted(places)
+
+
+@pytest.mark.parametrize("name", ["日本語", "🐳", "Ünïcode"])
+def test_any_name_can_be_a_tag_made_in_the_admin(staff_client, demo_day, name):
+    """slugify leaves nothing of a name without Latin letters: the admin said only "This
+    field is required" about a slug field the editor never filled in."""
+    response = staff_client.post("/admin/talks/tag/add/", {"name": name, "slug": ""})
+    assert response.status_code == 302, response.content.decode()
+    tag = Tag.objects.get(name=name)
+    assert tag.slug and tag.slug == tag_slug(name)
+    talk = Talk.objects.filter(day=demo_day).first()
+    talk.tags.add(tag)
+    page = staff_client.get(tag.get_absolute_url())
+    assert page.status_code == 200 and name in page.content.decode()
+
+
+def test_tag_slugs_stay_readable_where_they_can():
+    assert tag_slug("Swarm Mode") == "swarm-mode"
+    assert tag_slug("日本語").startswith("tag-") and tag_slug("日本語") != tag_slug("中文")
