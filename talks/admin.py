@@ -96,6 +96,16 @@ class NamedRowsFormSet(BaseInlineFormSet):
     of its rows had no name of their own (axe: "Form elements must have labels"). Each gets
     one naming its column and row: "Text of highlight 3", "Delete highlight 3"."""
 
+    def get_form_kwargs(self, index: int | None) -> dict:
+        """A row added goes after the rows there are: its position starts one past the
+        largest (it started at 0, so a note added at the bottom showed near the top)."""
+        kwargs = super().get_form_kwargs(index)
+        is_new = index is None or index >= self.initial_form_count()
+        if is_new and "position" in self.form.base_fields:
+            stored = [row.position for row in self.get_queryset()]  # the rows shown, no query
+            kwargs["initial"] = {"position": max(stored, default=-1) + 1}
+        return kwargs
+
     def add_fields(self, form, index: int | None) -> None:
         super().add_fields(form, index)
         noun = self.model._meta.verbose_name

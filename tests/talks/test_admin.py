@@ -1,5 +1,7 @@
 """Editors edit notes in the admin; nobody else can."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -273,3 +275,15 @@ def test_a_block_without_lines_still_shows_on_its_pages(client, demo_day):
         response = client.get(url)
         assert response.status_code == 200
         assert f'id="{empty.anchor}"' in response.content.decode()
+
+
+def test_a_row_added_to_a_talk_starts_after_the_last_one(staff_client, demo_day):
+    talk = Talk.objects.filter(day=demo_day).first()
+    last = max(talk.highlights.values_list("position", flat=True))
+    page = staff_client.get(f"/admin/talks/talk/{talk.pk}/change/").content.decode()
+    # The row "Add another Highlight" copies, and the block rows too.
+    assert re.search(rf'name="highlights-__prefix__-position" value="{last + 1}"', page), (
+        "a new note would start at position 0, near the top"
+    )
+    new_day = staff_client.get("/admin/talks/day/add/").content.decode()
+    assert 'name="talks-__prefix__-position" value="0"' in new_day  # nothing there yet
