@@ -13,7 +13,7 @@ from django.core.validators import URLValidator
 from django.db import models, transaction
 from django.utils import timezone
 
-from .models import Conference, Highlight, unix_newlines
+from .models import Conference, Highlight, unix_newlines, web_address
 
 KINDS = (Highlight.Kind.FOLLOW_UP, Highlight.Kind.QUESTION, Highlight.Kind.TODO)
 STATES = {"open": "Open", "resolved": "Resolved", "all": "All"}
@@ -91,7 +91,7 @@ class ResolveForm(forms.Form):
         max_length=500,
         assume_scheme="https",
         error_messages={
-            "invalid": "Enter a full web address, such as https://docs.docker.com/.",
+            "invalid": web_address.message,  # as the admin says it
             "max_length": "That link is too long (500 characters at most).",
         },
     )

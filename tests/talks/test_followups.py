@@ -227,8 +227,8 @@ BAD_ANSWERS = [
     ("", "", "Write a short answer before marking this resolved."),
     ("   ", "", "Write a short answer before marking this resolved."),
     ("x" * 2001, "", "Keep the answer to 2000 characters at most (it has 2001)"),
-    ("Fine", "javascript:alert(1)", "Enter a full web address, such as https://docs."),
-    ("Fine", "ftp://example.com/file", "Enter a full web address"),
+    ("Fine", "javascript:alert(1)", "Enter a web address starting with http:// or https://"),
+    ("Fine", "ftp://example.com/file", "Enter a web address starting with http:// or https://"),
     ("Fine", "https://" + "a" * 500 + ".com", "That link is too long (500 characters"),
 ]
 
