@@ -133,6 +133,24 @@ class Conference(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("talks:conference", args=[self.slug])
 
+    def clean(self) -> None:
+        """A start moved after one of the conference's days is refused, as an import refuses
+        it (a start left as it is, with such a day already stored, is not this edit's doing)."""
+        if self.pk is None or self.starts_on is None:
+            return
+        stored = Conference.objects.filter(pk=self.pk).values_list("starts_on", flat=True)
+        if stored.first() == self.starts_on:
+            return
+        earlier = self.days.filter(date__lt=self.starts_on).order_by("date", "number").first()
+        if earlier is not None:
+            raise ValidationError(
+                {
+                    "starts_on": f"Day {earlier.number} (“{earlier.title}”) is dated "
+                    f"{earlier.date.isoformat()}, before this start: start the conference on "
+                    "or before its first day, or change that day's date first."
+                }
+            )
+
 
 class DayQuerySet(models.QuerySet["Day"]):
     def with_conference(self) -> DayQuerySet:
@@ -190,6 +208,26 @@ class Day(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("talks:day", args=[self.conference.slug, self.slug])
+
+    def clean(self) -> None:
+        """A date before the conference starts is refused, as an import refuses it (a date
+        left as it is, already before the start, is not this edit's doing)."""
+        if self.date is None or self.conference_id is None:
+            return
+        start = Conference.objects.filter(pk=self.conference_id).values_list("starts_on", flat=True)
+        start = start.first()
+        if start is None or self.date >= start:
+            return
+        if self.pk is not None:
+            stored = Day.objects.filter(pk=self.pk).values_list("date", "conference_id").first()
+            if stored == (self.date, self.conference_id):
+                return
+        raise ValidationError(
+            {
+                "date": f"This is before the conference starts ({start.isoformat()}): date the "
+                "day on or after its start, or change the conference's start date first."
+            }
+        )
 
     def neighbours(self) -> tuple[Day | None, Day | None]:
         """The previous and next written days of the same conference (one query)."""
