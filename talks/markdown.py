@@ -247,12 +247,35 @@ def _as_written(text: str, *, inline: bool) -> str:
     return "\n".join(f"<p>{paragraph}</p>" for paragraph in shown)
 
 
+_IMG = re.compile(r"""<img\b((?:[^>"']|"[^"]*"|'[^']*')*)>""", re.IGNORECASE)
+_IMG_ATTRIBUTE = re.compile(r"""([a-z]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
+
+
+def _image_links(html_text: str) -> str:
+    """Images are not shown (a page shows nothing from other sites): each becomes a link to
+    it, named by its alt text, so that neither the picture nor its words are lost without a
+    trace. One whose address is not a web address keeps only its alt text. nh3 runs after."""
+
+    def link(match: re.Match[str]) -> str:
+        values = {}
+        for name, *value in _IMG_ATTRIBUTE.findall(match.group(1)):
+            values.setdefault(name.lower(), next((v for v in value if v), ""))
+        # Attribute values are text with character references: unescaped, then escaped again.
+        alt = html.escape(html.unescape(values.get("alt", "")).strip())
+        src = html.escape(html.unescape(values.get("src", "")).strip())
+        if not src.lower().startswith(("http://", "https://")):
+            return alt
+        return f'<a href="{src}">{alt or "image"}</a>'
+
+    return _IMG.sub(link, html_text) if "<img" in html_text.lower() else html_text
+
+
 def convert_markdown(text: str, *, inline: bool = False) -> str:
     """render_markdown without the plain-prose shortcut: Markdown, then nh3."""
     if _costly(text):
         return _as_written(text, inline=inline)
     converter = _converter()
-    html = converter.reset().convert(_autolink(text))
+    html = _image_links(converter.reset().convert(_autolink(text)))
     clean = nh3.clean(
         html,
         tags=ALLOWED_TAGS,

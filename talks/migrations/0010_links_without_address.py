@@ -1,5 +1,6 @@
 """A link the sanitiser disarmed (a ``javascript:`` or ``data:`` address) is plain text now
 (talks.markdown._fix_links), not an ``<a>`` without an href that looks like a link and does
+nothing; an image is a link to it named by its alt text (talks.markdown._image_links), not
 nothing. Stored HTML is rendered again where it changes, as in 0008 (same function)."""
 
 from importlib import import_module

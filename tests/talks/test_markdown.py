@@ -258,3 +258,29 @@ def test_many_links_and_stray_brackets_are_still_markdown():
     stray = "Lists: [a, [b and [c. " * 20 + "*done*"
     assert render_markdown(links).count('<a href="https://example.org/') == 500
     assert "<em>done</em>" in render_markdown(stray)
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        (
+            "Slides: ![the architecture](https://example.com/a.png)",
+            'Slides: <a href="https://example.com/a.png" rel="noopener noreferrer nofollow">'
+            "the architecture</a>",
+        ),
+        (
+            "![](https://example.com/a.png)",
+            '<a href="https://example.com/a.png" rel="noopener noreferrer nofollow">image</a>',
+        ),
+        ("<img src=x onerror=alert(1)>", ""),  # not a web address: nothing to link to
+        ("See <img src='x.png' alt='the chart'>", "See the chart"),
+        (
+            '<img src="https://e.com/x.png" alt="<script>alert(1)</script>">',
+            '<a href="https://e.com/x.png" rel="noopener noreferrer nofollow">'
+            "&lt;script&gt;alert(1)&lt;/script&gt;</a>",
+        ),
+    ],
+)
+def test_an_image_becomes_a_link_to_it_named_by_its_alt_text(text, html):
+    """Pages show nothing from other sites: an image vanished without a trace, words and all."""
+    assert render_markdown(text, inline=True) == html

@@ -31,7 +31,7 @@ MIGRATIONS = [
         ("talks", "0009_links_in_emphasis"),
         ("talks", "0010_links_without_address"),
         "See [this](javascript:alert(1)) and https://example.com/intro",
-        "[Run me](javascript:alert(1)) or [that](data:text/html,hi), then https://example.com/ok",
+        "[Run me](javascript:alert(1)) or [that](data:text/html,hi), then ![ok](https://example.com/ok)",
         "https://example.com/ok",
     ),
 ]
