@@ -351,7 +351,7 @@ def _box(
 
 def _box_order(box: TaskBox) -> tuple:
     service, _, slot = box.name.rpartition(".")
-    return (service, int(slot) if slot.isdigit() else 0, slot)
+    return (service, int(slot) if slot.isascii() and slot.isdigit() else 0, slot)
 
 
 def image_tag(image: str) -> str:

@@ -61,10 +61,16 @@ def is_action(line: str, argv: list[str]) -> bool:
     return not argv and line.startswith("(") and line.endswith(")")
 
 
+def _is_number(value: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes "²" (int() refuses it) and "٣" (int() reads
+    3), neither of which a form of ours sends."""
+    return value.isascii() and value.isdigit()
+
+
 def parse_nodes(value: str | None) -> int:
     """The node count asked for; raises RunRefused (400) with the allowed range."""
     top = settings.RUNNER_MAX_NODES
-    if value is not None and value.strip().isdigit() and 1 <= int(value) <= top:
+    if value is not None and _is_number(value.strip()) and 1 <= int(value) <= top:
         return int(value)
     raise RunRefused(f"Choose between 1 and {top} nodes for your sandbox.", status=400)
 

@@ -42,7 +42,7 @@ _RUN_FIELDS = ("id", "line", "status", "progress", "finished_at", "sandbox")
 def _block(request: HttpRequest) -> int:
     """Which snippet block's picture this is (for element ids only)."""
     value = request.GET.get("block") or request.POST.get("block") or ""
-    return int(value) if value.isdigit() and len(value) < 10 else 0
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else 0
 
 
 def _heading_level(request: HttpRequest) -> int:

@@ -100,9 +100,9 @@ class SearchForm(forms.Form):
         if "page" not in self.errors:
             return ""
         asked = Truncator(self.data.get("page", "")).chars(20)
-        if asked.isdigit() and int(asked) > MAX_PAGE:
+        if asked.isascii() and asked.isdigit() and int(asked) > MAX_PAGE:
             return f"There is no page {asked} (results stop at page {MAX_PAGE}); showing page 1."
-        if asked.lstrip("-").isdigit():
+        if asked.isascii() and asked.lstrip("-").isdigit():
             return f"There is no page {asked}; showing page 1."
         return f"There is no page “{asked}”; showing page 1."
 

@@ -549,7 +549,9 @@ def test_it_queues_a_sandbox_of_three_nodes_as_a_recorded_run(runner_up, setting
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("nodes", ["0", "4", "three", ""])
+@pytest.mark.parametrize(
+    "nodes", ["0", "4", "three", "", "²", "٣"]
+)  # digits int() refuses, or reads
 def test_it_refuses_a_node_count_out_of_bounds(runner_up, settings, nodes):
     settings.RUNNER_MODE = "sandbox"
     settings.RUNNER_MAX_NODES = 3
@@ -689,3 +691,13 @@ def test_it_follows_a_node_failure_until_its_tasks_run_elsewhere(monkeypatch, se
     assert run.progress["state"] == "converged"
     box.refresh_from_db()
     assert box.picture == run.snapshot or summary(box.picture) == summary(run.snapshot)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("block", ["²", "٣", "x", "99999999999"])
+def test_a_block_number_that_is_not_one_is_block_0(runner_up, block):
+    """ "²".isdigit() is true but int("²") raises: the swarm page answered 500."""
+    for headers in ({}, HX):
+        response = visitor_client().get("/swarm/", {"block": block}, **headers)
+        assert response.status_code in {200, 286}  # 286: htmx, nothing to poll for
+        assert 'id="swarm-0"' in response.content.decode()

@@ -298,6 +298,7 @@ def test_it_offers_no_next_page_past_the_last_one_it_serves(client, demo_day, mo
         ("-1", "There is no page -1; showing page 1."),
         ("1e3", "There is no page “1e3”; showing page 1."),
         ("x", "There is no page “x”; showing page 1."),
+        ("²", "There is no page “²”; showing page 1."),  # isdigit() but not for int()
     ],
 )
 def test_it_says_when_a_page_does_not_exist(client, demo_day, page, notice):
