@@ -151,9 +151,12 @@ def run_line(request: HttpRequest, line_id: int) -> HttpResponse:
 
 @require_POST
 def run_snippet(request: HttpRequest, snippet_id: int) -> HttpResponse:
-    snippet = get_object_or_404(
-        Snippet.objects.select_related("talk__day__conference"), pk=snippet_id
-    )
+    snippets = Snippet.objects.select_related("talk__day__conference")
+    snippet = snippets.filter(pk=snippet_id).first()
+    if snippet is None:  # in the block's notice: a 404 page would replace the day page
+        message = "There is no such block of commands; it may have been deleted. Reload the page."
+        response = _message(request, message, status=404)
+        return in_block_notice(request, response, snippet_id=snippet_id)
     lines = list(snippet.lines.all())
     if denied := _forbidden(request):
         return _in_notice(request, denied, snippet)

@@ -39,3 +39,16 @@ def test_run_line_answers_a_huge_id_with_its_404_message(client, demo_day, pk):
 def test_the_confirmation_answers_a_huge_id_with_404(client, demo_day):
     response = client.get("/run/confirm/", {"action": f"/run/line/{2**63}/"})
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("pk", [999999, *TOO_BIG])
+def test_run_all_on_a_block_gone_says_so_in_the_blocks_notice(client, demo_day, pk):
+    """A block deleted since the page loaded: the 404 page replaced the whole day page."""
+    response = client.post(f"/run/snippet/{pk}/", **HX)
+    assert response.status_code == 404
+    assert response["HX-Retarget"] == f"#snippet-{pk}-notice"
+    html = response.content.decode()
+    assert "There is no such block of commands" in html and "<html" not in html
+    page = client.post(f"/run/snippet/{pk}/")  # without htmx: a page saying it
+    assert page.status_code == 404 and "There is no such block of commands" in page.content.decode()
+    assert not Run.objects.exists()
