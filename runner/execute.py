@@ -42,8 +42,17 @@ _ANSI = re.compile(
 )
 # Everything else a terminal would interpret: C0 controls except \t and \n, DEL, C1 controls.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-# Bidirectional embeddings, overrides, isolates and marks (the "Trojan Source" characters).
-_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Invisible format characters (Unicode category Cf, which the policy refuses in commands):
+# bidirectional embeddings, overrides, isolates and marks (the "Trojan Source" characters),
+# zero-width spaces, tag characters (text hidden in plain sight)... Not the zero-width
+# (non-)joiners, which emoji sequences and some scripts need. tests/runner/test_execute.py
+# checks this against the unicodedata of the running Python.
+_INVISIBLE = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b\u200e-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f]"
+)
 # How the Go runtime says the memory limit stopped it (it then exits with status 2). The words
 # depend on where it ran out: "runtime: out of memory", "cannot allocate memory", "out of memory
 # allocating heap arena map", or a thread it could not start (errno 12 is ENOMEM).
@@ -320,13 +329,14 @@ def _render(buffer: _CappedBuffer, max_output: int) -> str:
 
 def strip_terminal_escapes(text: str) -> str:
     """Remove ANSI escape sequences and control characters other than newline and tab, and
-    show bidirectional controls as what they are (``[U+202E]``): a task may print them, and
-    left in, they would make its output read differently from what it holds."""
+    show invisible format characters (bidirectional controls, zero-width spaces...) as what
+    they are (``[U+202E]``): a task may print them, and left in, they would make its output
+    read differently from what it holds."""
     text = _ANSI.sub("", text)
     # Progress output rewrites lines with a bare carriage return; show each state on its own line.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub("", text)
-    return _BIDI.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
+    return _INVISIBLE.sub(lambda m: f"[U+{ord(m.group()):04X}]", text)
 
 
 def _human_size(n: int) -> str:

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 import tracemalloc
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -164,6 +165,19 @@ def test_it_shows_bidirectional_controls_instead_of_obeying_them() -> None:
     assert strip_terminal_escapes(printed) == (
         "user [U+202E]gnirts[U+202C] ok [U+2066]x[U+2069] [U+200F] 👩\u200d💻"
     )
+
+
+def test_it_shows_every_invisible_format_character_but_the_joiners() -> None:
+    """A zero-width space in a task's output was passed through, unseen; the policy refuses
+    the same category (Cf) in commands."""
+    invisible = [
+        chr(code)
+        for code in range(0x110000)
+        if unicodedata.category(chr(code)) == "Cf" and code not in {0x200C, 0x200D}
+    ]
+    shown = strip_terminal_escapes("".join(invisible))
+    assert shown == "".join(f"[U+{ord(c):04X}]" for c in invisible)
+    assert strip_terminal_escapes("a\u200bb \u200c\u200d") == "a[U+200B]b \u200c\u200d"
 
 
 def test_it_decodes_invalid_utf8_with_replacement_characters(fake_docker) -> None:
