@@ -193,6 +193,7 @@ def _check_characters(line: str) -> str:
                 f"The line contains an invisible control character (U+{ord(char):04X}); "
                 "retype it as plain text.",
             )
+    _check_pasted_typography(text)
     if "`" in text or "$(" in text:
         raise Refused(
             "substitution",
@@ -206,6 +207,33 @@ def _check_characters(line: str) -> str:
             "would expand them; write the value itself.",
         )
     return text
+
+
+# What a web page or a word processor makes of "--" and " ": dashes (hyphen, non-breaking
+# hyphen, figure dash, en and em dashes, horizontal bar, minus sign, small and full-width
+# hyphen-minus) at the start of a word, and spaces other than the plain one.
+_TYPOGRAPHIC_DASH = re.compile(r"(?:^|(?<=\s))([\u2010-\u2015\u2212\ufe58\ufe63\uff0d]+)(\S*)")
+_ODD_SPACE = re.compile(r"[^\S \t]")  # whitespace, but not a space or a tab
+
+
+def _check_pasted_typography(text: str) -> None:
+    """Refuse, saying what they are, the characters a copy from a web page puts in place of
+    hyphens and spaces: the engine would read "—filter" as an argument, not an option, and a
+    non-breaking space as part of a word, and its refusal would not say why."""
+    if match := _ODD_SPACE.search(text):
+        raise Refused(
+            "typography",
+            f"The line contains a special space (U+{ord(match.group()):04X}), perhaps pasted "
+            "from a web page, which would join the words around it: retype it as a plain space.",
+        )
+    if match := _TYPOGRAPHIC_DASH.search(text):
+        dashes, rest = match.groups()
+        raise Refused(
+            "typography",
+            f"{show(dashes + rest)} starts with a typographic dash "
+            f"(U+{ord(dashes[0]):04X}), perhaps pasted from a web page: type options with "
+            f"hyphens, as in {show('--' + rest)}.",
+        )
 
 
 def _strip_comment(text: str) -> tuple[str, list[str]]:
