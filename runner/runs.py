@@ -29,6 +29,7 @@ from django.db import (
 )
 from django.utils import timezone
 from django_tasks_db import DatabaseBackend
+from django_tasks_db.models import DBTaskResult
 
 from talks.models import SnippetLine
 
@@ -599,6 +600,28 @@ def _convergence_problem(
     return failure.text if failure else ""
 
 
+# A job queued this long found no worker free: every worker is busy.
+YIELD_AFTER_SECONDS = 3.0
+
+
+def _others_waiting(began: float) -> bool:
+    """Whether a worker waiting ``began`` (monotonic) for a swarm should stop waiting: it has
+    waited YIELD_AFTER_SECONDS, and a job (someone's run or block, a reset...) has been queued
+    as long without a worker taking it. Waiting is no work: two visitors' slow rolling updates
+    held both workers for two minutes while a third visitor's `docker service ls` waited."""
+    if time.monotonic() - began < YIELD_AFTER_SECONDS:
+        return False
+    cutoff = timezone.now() - timedelta(seconds=YIELD_AFTER_SECONDS)
+    return DBTaskResult.objects.ready().filter(enqueued_at__lt=cutoff).exists()
+
+
+def _let_others_run(began: float, text: str) -> str:
+    return (
+        f"Stopped waiting after {time.monotonic() - began:.1f} s so that other commands "
+        f"waiting for the runner could start; the swarm goes on without it. {text}"
+    )
+
+
 def _wait_for_convergence(run: Run, sandbox: Sandbox, service_name: str) -> str:
     """Poll the swarm until the service has converged or the bound passes; keep progress.
 
@@ -643,6 +666,10 @@ def _wait_for_convergence(run: Run, sandbox: Sandbox, service_name: str) -> str:
             )
             run.save(update_fields=["converged"])
             return ""
+        if _others_waiting(began):
+            run.converged = f"{_let_others_run(began, text)} Run `docker service ps` to follow it."
+            run.save(update_fields=["converged"])
+            return ""
         time.sleep(0.5)
 
 
@@ -663,13 +690,17 @@ def _wait_until_settled(run: Run, sandbox: Sandbox, decision: Decision) -> None:
         node = _node_named(run.argv)
         concerned = _services_on(run.snapshot_before, node)
         done = functools.partial(node_settled, node=node, services=concerned)
-    picture = snapshots.wait(sandbox, done=done, seconds=bound, on_read=track)
+    picture = snapshots.wait(
+        sandbox, done=lambda p: done(p) or _others_waiting(started), seconds=bound, on_read=track
+    )
     if picture is None:
         return  # the after-snapshot will be missing; the command's own output stands
     text = summary(track.sandbox.picture)
     took = time.monotonic() - started
     stuck = stuck_tasks(picture, concerned)
-    if decision.subcommand == "service rm":
+    if not done(picture) and took < bound:  # _others_waiting
+        run.converged = f"{_let_others_run(started, text)}. The swarm picture follows it."
+    elif decision.subcommand == "service rm":
         run.converged = (
             f"Its tasks were gone after {took:.1f} s: {text}."
             if done(picture)

@@ -1,0 +1,75 @@
+"""A worker waiting for a swarm to converge stops waiting when a job has waited for a worker
+as long: two visitors' slow rolling updates held both workers for two minutes while a third
+visitor's `docker service ls` waited. Through the worker's own code, with a fake `docker` and
+swarm pictures made by hand (tests/runner/test_failing_tasks.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from runner import runs
+from runner.models import Run
+from runner.swarm import SwarmPicture
+from tests.runner.swarm_fixtures import node, service, task
+from tests.runner.test_failing_tasks import execute, shared_engine, swarm_reads  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def half_running(now):
+    """`vote` wants two tasks and has one: it never converges."""
+    vote = service("vote", replicas=2)
+    return SwarmPicture(
+        nodes=[node("manager1")], services=[vote], tasks=[task("vote", 1, "manager1", at=now)]
+    )
+
+
+def job_waiting(seconds: float) -> DBTaskResult:
+    """A job queued ``seconds`` ago that no worker has taken."""
+    job = DBTaskResult.objects.create(
+        task_path="runner.tasks.execute_runs",
+        args_kwargs={"args": [], "kwargs": {"run_ids": []}},
+        backend_name="default",
+        queue_name="default",
+        run_after=timezone.now() - timedelta(seconds=seconds),
+    )
+    DBTaskResult.objects.filter(pk=job.pk).update(
+        enqueued_at=timezone.now() - timedelta(seconds=seconds)
+    )
+    return job
+
+
+@pytest.fixture
+def quick(settings, monkeypatch, shared_engine):  # noqa: F811
+    settings.RUNNER_CONVERGE_SECONDS = 3
+    monkeypatch.setattr(runs, "YIELD_AFTER_SECONDS", 0.6)
+    swarm_reads(monkeypatch, half_running)
+
+
+def test_it_stops_waiting_when_a_job_waits_for_a_worker(quick):
+    job_waiting(seconds=30)
+    run, took = execute("docker service scale vote=2")
+    assert run.status == Run.Status.SUCCEEDED
+    assert took < 2.5, took  # not the 3 s bound
+    assert run.converged.startswith("Stopped waiting after")
+    assert "so that other commands waiting for the runner could start" in run.converged
+    assert "vote: 1/2 tasks running" in run.converged
+
+
+def test_it_waits_out_the_bound_when_no_one_waits(quick):
+    taken = job_waiting(seconds=30)
+    running = TaskResultStatus.RUNNING  # a worker has it
+    DBTaskResult.objects.filter(pk=taken.pk).update(status=running)
+    later = job_waiting(seconds=30)  # due in a minute: no one waits for it yet
+    DBTaskResult.objects.filter(pk=later.pk).update(
+        run_after=timezone.now() + timedelta(seconds=60)
+    )
+    run, took = execute("docker service scale vote=2")
+    assert run.status == Run.Status.SUCCEEDED
+    assert took >= 3
+    assert run.converged.startswith("Still converging after 3 s.")
