@@ -44,6 +44,11 @@ class DaysFeed(Feed):
     def subtitle(self, obj: Conference | None) -> str:
         return "Conference notes, a day at a time."
 
+    def author_name(self, obj: Conference | None) -> str:
+        # Atom (RFC 4287, 4.1.1) wants an author for the feed or for every entry, and a day
+        # may have none: the site speaks for those; a day's own author still names its entry.
+        return xml_text(settings.SITE_NAME)
+
     def link(self, obj: Conference | None) -> str:
         return obj.get_absolute_url() if obj else reverse("talks:home")
 

@@ -160,11 +160,34 @@ def talk(request: HttpRequest, conference_slug: str, day_slug: str, talk_slug: s
         )
     the_talk = talks[0]
     the_talk.day = the_day
+    previous_talk, next_talk = _neighbours(the_talk)
     return render(
         request,
         "talks/talk.html",
-        {"day": the_day, "conference": the_day.conference, "talk": the_talk, "talks": talks},
+        {
+            "day": the_day,
+            "conference": the_day.conference,
+            "talk": the_talk,
+            "talks": talks,
+            "previous_talk": previous_talk,
+            "next_talk": next_talk,
+        },
     )
+
+
+def _neighbours(the_talk: Talk) -> tuple[Talk | None, Talk | None]:
+    """The talks before and after ``the_talk`` on its day's page, in one query whatever the
+    size of the day: talks are ordered by position, then id, which no two-sided filter finds
+    in one query on SQLite, so the day's titles and slugs are read and looked through."""
+    day = the_talk.day
+    talks = Talk.objects.filter(day=day).order_by("position", "id")
+    order = list(talks.only("id", "title", "slug", "day_id"))
+    index = next(i for i, talk in enumerate(order) if talk.pk == the_talk.pk)
+    for talk in order[max(index - 1, 0) : index + 2]:
+        talk.day = day  # their links need no query of their own
+    previous_talk = order[index - 1] if index > 0 else None
+    next_talk = order[index + 1] if index + 1 < len(order) else None
+    return previous_talk, next_talk
 
 
 def tag_list(request: HttpRequest) -> HttpResponse:

@@ -107,10 +107,14 @@ def test_it_names_each_blocks_buttons_after_its_block(page, demo_day):
     second = Snippet.objects.create(talk=first.talk, position=first.position + 1, caption="Nodes")
     SnippetLine.objects.create(snippet=second, command="docker node ls")
     page.goto(DAY_URL)
-    for block in ("docker service create --name vote -p 8080:80 instavote/vote", "Nodes"):
+    blocks = {
+        "docker service create --name vote -p 8080:80 instavote/vote": "Copy all 6 lines",
+        "Nodes": "Copy all 1 line",  # Copy all also says how many lines it copies
+    }
+    for block, copy_all in blocks.items():
         for role, name in (
             ("button", "Run all"),
-            ("button", "Copy all"),
+            ("button", copy_all),
             ("link", "History of runs"),
         ):
             expect(page.get_by_role(role, name=f"{name}: {block}", exact=True)).to_have_count(1)
@@ -226,7 +230,7 @@ def test_copy_puts_the_command_lines_as_shown_on_the_clipboard(pages, demo_day):
     page.goto(DAY_URL)
     page.get_by_role("button", name="Copy: docker service scale vote=6").click()
     assert page.evaluate("navigator.clipboard.readText()") == "docker service scale vote=6"
-    page.get_by_role("button", name="Copy all:").click()
+    page.get_by_role("button", name="Copy all 6 lines:").click()
     lines = [line.command for line in SnippetLine.objects.filter(snippet__talk__day=demo_day)]
     assert len(lines) == 6
     assert page.evaluate("navigator.clipboard.readText()") == "\n".join(lines)

@@ -161,7 +161,7 @@ def test_copy_is_announced_in_a_polite_live_region(pages, demo_day):
     # Both go back after a moment, so the next copy is said again.
     expect(said).to_have_text("", timeout=TIMEOUT_MS)
     expect(page.get_by_role("button", name=COPY_LINE)).to_have_text("Copy")
-    page.get_by_role("button", name="Copy all:").click()
+    page.get_by_role("button", name="Copy all 6 lines:").click()
     expect(said).to_have_text("Copied")
     assert not pages.errors, pages.errors
 
@@ -180,7 +180,7 @@ def test_a_refused_copy_says_how_to_copy(pages, demo_day):
     page.keyboard.press("Control+C")
     assert page.evaluate("() => navigator.clipboard.readText()") == "docker service scale vote=6"
     # A block's lines have buttons and outputs between them: no selection would copy them alone.
-    page.get_by_role("button", name="Copy all:").first.click()
+    page.get_by_role("button", name="Copy all 6 lines:").first.click()
     expect(page.get_by_role("status").filter(has_text="Copy failed")).to_have_count(1)
     assert not pages.errors, pages.errors
 
