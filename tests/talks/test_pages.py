@@ -280,7 +280,7 @@ def test_it_names_a_recorded_outputs_region_and_its_history_link(client, demo_da
         finished_at=now,
     )
     html = client.get(DAY_URL).content.decode()
-    assert 'role="region" aria-label="Output of docker service ls">ID  NAME</pre>' in html
+    assert 'role="group" aria-label="Output of docker service ls">ID  NAME</pre>' in html
     assert 'aria-label="Messages from the engine for docker service ls">Error: no</pre>' in html
     assert (
         'History<span class="visually-hidden"> of runs of the block with docker service ls'
