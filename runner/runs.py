@@ -28,6 +28,7 @@ from django.db import (
     transaction,
 )
 from django.utils import timezone
+from django_tasks.base import TaskResultStatus
 from django_tasks_db import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 
@@ -46,6 +47,7 @@ from .picture import (
     node_settled,
     picture_from_data,
     removed_tasks_gone,
+    settled,
     still_moving,
     stuck_tasks,
     summary,
@@ -602,6 +604,43 @@ def _convergence_problem(
 
 # A job queued this long found no worker free: every worker is busy.
 YIELD_AFTER_SECONDS = 3.0
+# After a run stops waiting for a swarm that is still moving, its picture goes on following the
+# swarm this long, read every FOLLOW_EVERY seconds by a job of a few milliseconds each time.
+FOLLOW_SECONDS = 300
+FOLLOW_EVERY = 2.0
+
+
+def follow_later(sandbox: Sandbox, *, until: float | None = None) -> None:
+    """Read the sandbox's swarm again in FOLLOW_EVERY seconds (follow_swarm), unless a read is
+    already due or ``until`` (a time.time()) has passed. A worker waiting for a swarm held
+    itself; this holds none, so the picture keeps up with a swarm no one waits for."""
+    from .tasks import follow_swarm
+
+    until = time.time() + FOLLOW_SECONDS if until is None else until
+    if time.time() >= until or not follow_swarm.get_backend().supports_defer:
+        return
+    due = DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY,
+        task_path=follow_swarm.module_path,
+        args_kwargs__kwargs__sandbox_id=sandbox.pk,
+    )
+    if due.exists():  # another run left one: one follower a sandbox
+        return
+    later = timezone.now() + timedelta(seconds=FOLLOW_EVERY)
+    follow_swarm.using(run_after=later).enqueue(sandbox_id=sandbox.pk, until=until)
+
+
+def follow_swarm(sandbox_id: int, until: float) -> None:
+    """Store the sandbox's picture now; come back later while its swarm has not settled."""
+    sandbox = Sandbox.objects.filter(pk=sandbox_id, status=Sandbox.Status.READY).first()
+    if sandbox is None:  # reset, expired or replaced: its swarm is gone
+        return
+    data = snapshots.record(sandbox)
+    if data is None:  # the engine stopped answering
+        return
+    picture, _ = picture_from_data(data)
+    if not settled(picture):
+        follow_later(sandbox, until=until)
 
 
 def _others_waiting(began: float) -> bool:
@@ -665,10 +704,12 @@ def _wait_for_convergence(run: Run, sandbox: Sandbox, service_name: str) -> str:
                 "Run `docker service ps` to follow it."
             )
             run.save(update_fields=["converged"])
+            follow_later(sandbox)
             return ""
         if _others_waiting(began):
             run.converged = f"{_let_others_run(began, text)} Run `docker service ps` to follow it."
             run.save(update_fields=["converged"])
+            follow_later(sandbox)
             return ""
         time.sleep(0.5)
 
@@ -698,6 +739,8 @@ def _wait_until_settled(run: Run, sandbox: Sandbox, decision: Decision) -> None:
     text = summary(track.sandbox.picture)
     took = time.monotonic() - started
     stuck = stuck_tasks(picture, concerned)
+    if not done(picture):
+        follow_later(sandbox)
     if not done(picture) and took < bound:  # _others_waiting
         run.converged = f"{_let_others_run(started, text)}. The swarm picture follows it."
     elif decision.subcommand == "service rm":

@@ -30,3 +30,10 @@ def sandbox_action(run_id: int, kind: str, nodes: int = 0, node: str = "") -> No
         action = sandbox_actions.Action(kind=kind, nodes=nodes, node=node)
         sandbox_actions.execute_action(run, action)
     provider.fill_pool()
+
+
+@task()
+def follow_swarm(sandbox_id: int, until: float) -> None:
+    """Keep a sandbox's picture up to date while its swarm moves on after a run stopped waiting
+    for it (runs.follow_later), without holding a worker between reads."""
+    runs.follow_swarm(sandbox_id, until)

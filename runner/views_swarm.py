@@ -20,7 +20,7 @@ from django_htmx.http import HttpResponseStopPolling, reswap, retarget
 
 from .models import Run, RunnerStatus, Sandbox
 from .picture import Progress, picture_from_data, swarm_view
-from .runs import RunRefused
+from .runs import FOLLOW_EVERY, RunRefused
 from .sandbox_actions import (
     START_NODE,
     START_SANDBOX,
@@ -36,6 +36,9 @@ from .views import _forbidden, _message, _referer, _visitor, fingerprint, may_ru
 RECENT_RUNS = 10
 SANDBOX_RUNS = 25  # the rows of the full page's table
 SHOW_FINISHED_PROGRESS = 60  # seconds a finished run's final progress stays in the picture
+# A moving swarm's picture read this recently is being followed (runs.follow_swarm, every
+# FOLLOW_EVERY seconds): the page goes on polling for it.
+FOLLOWED_SECONDS = 3 * FOLLOW_EVERY + 4
 _RUN_FIELDS = ("id", "line", "status", "progress", "finished_at", "sandbox")
 
 
@@ -95,7 +98,7 @@ def swarm_context(request: HttpRequest, *, block: int) -> dict:
         "view": view,
         "in_flight": list(reversed(in_flight)),
         "progress": progress[::-1],
-        "live": bool(in_flight),
+        "live": bool(in_flight) or _followed(view, now),
         "can_run": can_run,
         "can_control": can_run and settings.RUNNER_MODE == "sandbox",
         "node_choices": range(1, settings.RUNNER_MAX_NODES + 1),
@@ -110,6 +113,12 @@ def swarm_context(request: HttpRequest, *, block: int) -> dict:
     runs = [(run.pk, run.status, run.line) for run in in_flight]
     context["seen"] = fingerprint((shown, box, runs))
     return context
+
+
+def _followed(view, now) -> bool:
+    """A swarm still moving after its run stopped waiting, whose picture the worker follows:
+    "moving" must not freeze on the page (it did, the polling having stopped with the run)."""
+    return bool(view and not view.settled and view.at > now - timedelta(seconds=FOLLOWED_SECONDS))
 
 
 def _own_cells(request: HttpRequest, in_flight: list[Run]) -> bytes:

@@ -47,6 +47,7 @@ def job_waiting(seconds: float) -> DBTaskResult:
 @pytest.fixture
 def quick(settings, monkeypatch, shared_engine):  # noqa: F811
     settings.RUNNER_CONVERGE_SECONDS = 3
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
     monkeypatch.setattr(runs, "YIELD_AFTER_SECONDS", 0.6)
     swarm_reads(monkeypatch, half_running)
 
@@ -59,6 +60,8 @@ def test_it_stops_waiting_when_a_job_waits_for_a_worker(quick):
     assert run.converged.startswith("Stopped waiting after")
     assert "so that other commands waiting for the runner could start" in run.converged
     assert "vote: 1/2 tasks running" in run.converged
+    # The picture follows the swarm without the worker (tests/runner/test_following.py).
+    assert DBTaskResult.objects.filter(task_path="runner.tasks.follow_swarm").count() == 1
 
 
 def test_it_waits_out_the_bound_when_no_one_waits(quick):
@@ -73,3 +76,4 @@ def test_it_waits_out_the_bound_when_no_one_waits(quick):
     assert run.status == Run.Status.SUCCEEDED
     assert took >= 3
     assert run.converged.startswith("Still converging after 3 s.")
+    assert DBTaskResult.objects.filter(task_path="runner.tasks.follow_swarm").count() == 1
