@@ -495,6 +495,8 @@ def import_notes_confirm(request: HttpRequest) -> HttpResponse:
             error=str(error).replace("Confirm that", "Tick “Yes, remove these” below if"),
             status=400,
         )
+    except NotesInputError as error:
+        return _render(request, {"form": ImportNotesForm(), "error": str(error)}, status=400)
     except DatabaseError as error:
         log.exception("Import of notes failed")
         message = f"Nothing was saved: the database refused the import ({error})."

@@ -31,11 +31,13 @@ from .importing.detect import (
     is_summary_marker,
     next_day_title,
     short_slug,
+    split_attrs,
     strip_prompt,
     url_only,
 )
 from .importing.markdown_text import (
     ends_like_attrs,
+    fence_info,
     note_lines,
     reads_as_code_text,
     reads_as_paragraph,
@@ -194,6 +196,10 @@ class MarkdownExporter:
         reads_as_talk = classify_talk_heading(doc.title).explicit
         if not title_attrs and reads_as_talk and _title_day_number(doc.title) is None:
             title_attrs = format_attrs(values={"day": str(doc.number)})  # "Keynote day"
+        if not title_attrs and split_attrs(_heading_text(doc.title))[1] is not None:
+            # The title ends like an attribute block ("… {day=3}"): a real one after it keeps
+            # the importer from taking the title's own for it.
+            title_attrs = format_attrs(values={"day": str(doc.number)})
         parts = [f"# {_heading_text(doc.title)}{title_attrs}"]
         if doc.intro.strip():
             parts.append(doc.intro.strip())
@@ -327,7 +333,8 @@ class MarkdownExporter:
         return out
 
     def _fence(self, snippet: SnippetDoc) -> str:
-        """A ``console`` block: each command after ``$ ``, then its output if one was given.
+        """A code block in the snippet's language (``console``, ``bash``…; see ``fence_info``):
+        each command after ``$ ``, then its output if one was given.
 
         An output line is kept from reading as a command or a caption (a space before ``$ ``
         or ``#``), and the fence is longer than any run of backticks in the block, so output
@@ -347,7 +354,7 @@ class MarkdownExporter:
                     )
         longest = max((len(run) for run in re.findall(r"`{3,}", "\n".join(body))), default=0)
         ticks = "`" * max(3, longest + 1)
-        return "\n".join([f"{ticks}console", *body, ticks])
+        return "\n".join([ticks + fence_info(snippet.language), *body, ticks])
 
 
 def _resolution_values(highlight: HighlightDoc) -> dict[str, str]:

@@ -12,7 +12,6 @@ import itertools
 import re
 
 from django.utils import timezone
-from django.utils.text import slugify
 
 from ..documents import HighlightDoc, SnippetDoc, TalkDoc
 from .blocks import (
@@ -113,6 +112,7 @@ class DayAssembler:
             text, "day_title", line=block.lines[0], what="title", placement=self.placement
         )
         self.draft.title_attrs = attrs
+        self.draft.title_line = block.lines[0]
         self.placement.place_all(block.lines, "title")
         return True
 
@@ -484,13 +484,25 @@ class DayAssembler:
         caption = fit(
             code.caption, "caption", line=code.lines[0], what="caption", placement=self.placement
         )
-        return SnippetDoc(lines=list(code.commands), caption=caption)
+        snippet = SnippetDoc(lines=list(code.commands), caption=caption)
+        if code.language is None:
+            self.placement.unstated_languages.add(id(snippet))  # the stored one is kept
+        else:
+            snippet.language = fit(
+                code.language, "language", line=code.lines[0], what="language",
+                placement=self.placement,
+            )  # fmt: skip
+        return snippet
 
     def _tags(self, names: list[str], *, line: int) -> list[str]:
         tags = []
         for name in names:
-            if not slugify(name) or len(name) > LIMITS["tag"]:
-                self.placement.warn(line, f"The tag “{name[:80]}” cannot be used; it was left out.")
+            if len(name) > LIMITS["tag"]:  # any name fits a tag's address (models.tag_slug)
+                self.placement.warn(
+                    line,
+                    f"The tag “{name[:80]}…” is longer than {LIMITS['tag']} characters; it "
+                    "was left out.",
+                )
                 continue
             if name not in tags:
                 tags.append(name)

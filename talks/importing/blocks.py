@@ -23,6 +23,7 @@ class Code:
     caption: str = ""
     shell: bool = True
     source: str = ""
+    language: str | None = None  # as its fence states it (```bash); None: not stated
 
 
 @dataclass
@@ -114,7 +115,10 @@ def all_lines(block: Block) -> list[int]:
     return lines
 
 
-LIMITS = {"day_title": 200, "talk_title": 300, "url": 500, "tag": 60, "caption": 200, "meta": 200}
+LIMITS = {
+    **{"day_title": 200, "talk_title": 300, "url": 500, "tag": 60, "caption": 200},
+    **{"meta": 200, "language": 20},
+}
 
 
 @dataclass
@@ -122,6 +126,7 @@ class DayDraft:
     """A day as found in the text, before conference and day number are settled."""
 
     title: str = ""
+    title_line: int = 0  # where the title is, for messages (0: no title)
     title_attrs: Attrs | None = None
     marker_number: int | None = None
     marker_line: int = 0  # where the text says which day it is ("Day 1"), for warnings

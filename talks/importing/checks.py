@@ -100,31 +100,40 @@ def check_single_day_options(result: ParseResult, options) -> None:
 def match_conference_by_name(result: ParseResult) -> None:
     """Notes that do not give the conference's slug belong to the stored conference of that
     name, whatever its slug (an editor may have given it a shorter one): without this, they
-    would start a second conference of the same name. Several of that name: ask which."""
-    if result.conference_slug_given or not result.days:
+    would start a second conference of the same name. Several of that name: ask which.
+
+    Names are compared ignoring case, and a name that differs from the stored one only in
+    case (“dockercon 2016” in a pasted title) is not a new name: the stored one is kept."""
+    if not result.days:
         return
     conference = result.days[0].conference
-    if not conference.name or Conference.objects.filter(slug=conference.slug).exists():
-        return
-    slugs = list(
-        Conference.objects.filter(name__iexact=conference.name)
-        .order_by("slug")
-        .values_list("slug", flat=True)[:10]
-    )
-    if len(slugs) == 1:
+    stored = Conference.objects.filter(slug=conference.slug).values_list("name", flat=True)
+    stored_name = stored.first()
+    if stored_name is None and conference.name and not result.conference_slug_given:
+        found = list(
+            Conference.objects.filter(name__iexact=conference.name)
+            .order_by("slug")
+            .values_list("slug", "name")[:10]
+        )
+        if len(found) > 1:
+            listed = _joined([f"“{slug}”" for slug, _ in found])
+
+            def render(words: dict[str, str]) -> str:
+                return (
+                    f"Several stored conferences are called “{conference.name}” (slugs "
+                    f"{listed}), so nothing was imported: say which one by giving "
+                    f"{words['conference_slug']}, or write it in the notes' front matter "
+                    "(“conference-slug: …”)."
+                )
+
+            raise OptionsError(render, options=("conference_slug",))
+        if found:
+            ((slug, stored_name),) = found
+            for day in result.days:
+                day.conference.slug = slug
+    if stored_name and stored_name.casefold() == conference.name.casefold():
         for day in result.days:
-            day.conference.slug = slugs[0]
-    elif slugs:
-        listed = _joined([f"“{slug}”" for slug in slugs])
-
-        def render(words: dict[str, str]) -> str:
-            return (
-                f"Several stored conferences are called “{conference.name}” (slugs {listed}), "
-                f"so nothing was imported: say which one by giving {words['conference_slug']}, "
-                "or write it in the notes' front matter (“conference-slug: …”)."
-            )
-
-        raise OptionsError(render, options=("conference_slug",))
+            day.conference.name = stored_name
 
 
 # --- dates -------------------------------------------------------------------------------

@@ -390,10 +390,16 @@ DAY_KEYS = frozenset({"day", "date"})
 RESOLUTION_KEYS = frozenset({"resolved", "resolution", "resolution-url"})
 _CLASSES = frozenset(HIGHLIGHT_KINDS + HIGHLIGHT_STYLES + TALK_KINDS)
 _QUOTED_VALUE = r'"(?:[^"\\\n]|\\.)*"'
+# Exports before tags were escaped wrote a tag's quotes as they are ({tags="a,say "hi""}):
+# such a quote is read as part of the tags, since it is not followed by a space or the end
+# (only in tags without braces: any brace may start a block, and none may look past one, or
+# a line of many would take quadratic time). First, so that a block's tokens, found one by
+# one, are the ones that matched it whole.
+_QUOTED_TAGS = r'"(?:[^"\\\n{}]|\\.|"(?![\s}]))*"|' + _QUOTED_VALUE
 # Tags may be listed with spaces after the commas ({tags=a, b}), as people type them.
 _ATTR_TOKEN = (
     r"(?:#[\w-]+|\.[\w-]+"
-    rf"|tags=(?:{_QUOTED_VALUE}|[^\s{{}}\",]+(?:\s*,\s*[^\s{{}}\",]+)*)"
+    rf"|tags=(?:{_QUOTED_TAGS}|[^\s{{}}\",]+(?:\s*,\s*[^\s{{}}\",]+)*)"
     rf"|(?:day|date|resolved|resolution-url|resolution)=(?:{_QUOTED_VALUE}|[^\s{{}}\"]+))"
 )
 _ATTRS = re.compile(r"\s*\{\s*(" + _ATTR_TOKEN + r"(?:\s+" + _ATTR_TOKEN + r")*)\s*\}\s*$")
@@ -415,6 +421,43 @@ def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == '"':
         return _UNESCAPE.sub(lambda m: _UNESCAPED[m.group(1)], value[1:-1])
     return value
+
+
+# In a quoted list of tags, a backslash escapes a comma that is part of a tag's name too.
+_TAG_UNESCAPED = {**_UNESCAPED, ",": ","}
+_TAG_ESCAPE = re.compile(r'[\\",\n\r]')
+_TAG_ESCAPED = {"\\": "\\\\", '"': '\\"', ",": "\\,", "\n": "\\n", "\r": "\\r"}
+_PLAIN_TAG = re.compile(r"[\w-]+")
+_TAG_PIECE = re.compile(r"\\(.)|,|[^\\,]+|\\$")
+
+
+def _format_tags(tags: list[str]) -> str:
+    """``tags=a,b``, or quoted when a name holds more than letters, digits, _ and -:
+    ``tags="gamma ray,say \\"hi\\",a\\,b"`` (a comma in a name escaped, as are \\ and ")."""
+    if all(_PLAIN_TAG.fullmatch(tag) for tag in tags):
+        return "tags=" + ",".join(tags)
+    escaped = (_TAG_ESCAPE.sub(lambda m: _TAG_ESCAPED[m.group(0)], tag) for tag in tags)
+    return 'tags="' + ",".join(escaped) + '"'
+
+
+def _read_tags(value: str) -> list[str]:
+    """The tags of ``tags=a, b`` or ``tags="a b,c\\,d"`` (see ``_format_tags``); a backslash
+    before anything else is kept, as it always was."""
+    if not (len(value) >= 2 and value[0] == value[-1] == '"'):
+        return [t.strip() for t in value.split(",") if t.strip()]
+    tags: list[str] = []
+    current: list[str] = []
+    for piece in _TAG_PIECE.finditer(value[1:-1]):
+        escape, text = piece.group(1), piece.group(0)
+        if escape is not None:
+            current.append(_TAG_UNESCAPED.get(escape, text))
+        elif text == ",":
+            tags.append("".join(current))
+            current = []
+        else:
+            current.append(text)
+    tags.append("".join(current))
+    return [t.strip() for t in tags if t.strip()]
 
 
 @dataclass
@@ -466,11 +509,10 @@ def split_attrs(text: str) -> tuple[str, Attrs | None]:
             attrs.classes.append(token[1:])
         else:
             key, _, value = token.partition("=")
-            value = _unquote(value)
             if key == "tags":
-                attrs.tags = [t.strip() for t in value.split(",") if t.strip()]
+                attrs.tags = _read_tags(value)
             else:
-                attrs.values[key] = value
+                attrs.values[key] = _unquote(value)
     return text[: match.start()].rstrip(), attrs
 
 
@@ -482,7 +524,6 @@ def format_attrs(
     tokens = [f"#{slug}"] if slug else []
     tokens += [f".{c}" for c in classes]
     if tags:
-        joined = ",".join(tags)
-        tokens.append(f'tags="{joined}"' if re.search(r"[^\w,-]", joined) else f"tags={joined}")
+        tokens.append(_format_tags(tags))
     tokens += [f"{key}={quote_value(value)}" for key, value in (values or {}).items()]
     return " {" + " ".join(tokens) + "}" if tokens else ""

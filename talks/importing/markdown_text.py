@@ -40,6 +40,16 @@ _BREAK = re.compile(r"^([-*_])(?:[ \t]*\1){2,}[ \t]*$")
 _SETEXT = re.compile(r"^(=+|-+)[ \t]*$")
 _FRONT_KEY = re.compile(r"^([A-Za-z][\w-]*)[ \t]*:[ \t]*(.*)$")
 _CHECKBOX = re.compile(r"^\[([ xX])\][ \t]+")
+# What front matter may say (``_`` may stand for ``-``, in any case); see parse._settle.
+FRONT_MATTER_KEYS = (
+    "conference",
+    "conference-slug",
+    "location",
+    "starts-on",
+    "title",
+    "day",
+    "date",
+)
 SHELL_LANGUAGES = frozenset(
     [
         "console",
@@ -59,7 +69,45 @@ _BLOCK_START = re.compile(r"^(?:#{1,6}(?:\s|$)|`{3,}|~{3,}|[-*+](?:\s|$)|\d{1,9}
                           r"<!--|=+\s*$|([-*_])(?:\s*\1){2,}\s*$|>)")  # fmt: skip
 
 
+# A snippet's language that does not read as commands, after the opening fence:
+# ```console {language=python}; the fence's own word decides that the block is commands.
+_LANGUAGE_ATTR = re.compile(r'\{[ \t]*language=("(?:[^"\\\n]|\\.)*"|[^\s{}"\\]+)[ \t]*\}[ \t]*$')
+_PLAIN_LANGUAGE = re.compile(r'[^\s{}"\\`]+')
+# A backtick may not stand in a fence's info string: it is written \x60.
+_LANGUAGE_ESCAPED = {"\\": "\\\\", '"': '\\"', "`": "\\x60", "\n": "\\n", "\r": "\\r"}
+_LANGUAGE_UNESCAPE = re.compile(r"\\(x60|.)")
+_LANGUAGE_UNESCAPED = {"x60": "`", "n": "\n", "r": "\r"}
+
+
+def fence_info(language: str) -> str:
+    """What follows the opening fence of a snippet's block: its language when that reads as
+    commands (``bash``), else ``console {language=…}``; ``fence_language`` reads it back."""
+    if language.lower() in SHELL_LANGUAGES:
+        return language
+    if _PLAIN_LANGUAGE.fullmatch(language):
+        return f"console {{language={language}}}"
+    escaped = re.sub(r'[\\"`\n\r]', lambda m: _LANGUAGE_ESCAPED[m.group(0)], language)
+    return f'console {{language="{escaped}"}}'
+
+
+def fence_language(info: str) -> str | None:
+    """The language an opening fence's info string states (see ``fence_info``): the
+    ``{language=…}`` it ends with, else its first word; None when it names none."""
+    match = _LANGUAGE_ATTR.search(info)
+    if match is None:
+        word = info.strip().split(maxsplit=1)
+        return word[0] if word and "{" not in word[0] else None
+    value = match.group(1)
+    if not value.startswith('"'):
+        return value
+    return _LANGUAGE_UNESCAPE.sub(
+        lambda m: _LANGUAGE_UNESCAPED.get(m.group(1), m.group(1)), value[1:-1]
+    )
+
+
 def _is_fence_close(content: str, fence: str) -> bool:
+    if len(content) < len(fence):
+        return False
     stripped = content.strip()
     return len(stripped) >= len(fence) and set(stripped) == {fence[0]} and stripped[0] == fence[0]
 
@@ -116,7 +164,7 @@ def _escapes(core: str, *, first: bool) -> int:
 
 def _reads_as_commands(body: list[str], language: str) -> bool:
     """Would a fenced block with these lines become a snippet rather than text?"""
-    code = _code_from(body, [0], language=language, source="", placement=Placement(0))
+    code = code_from(body, [0], language=language, source="", placement=Placement(0))
     return code.shell
 
 
@@ -201,7 +249,7 @@ def reads_as_code_text(text: str) -> bool:
     return not _reads_as_commands(body, opener.group(2))
 
 
-def _code_from(body: list[str], numbers: list[int], *, language: str, source: str,
+def code_from(body: list[str], numbers: list[int], *, language: str, source: str,
                placement: Placement) -> Code:  # fmt: skip
     """Commands from a code block's lines, or the block kept as text when it is not shell."""
     language = language.lower()
@@ -270,8 +318,12 @@ class MarkdownReader:
         self.lines = lines
         self.placement = placement
         self.front_matter: dict[str, str] = {}
+        self.front_matter_lines: dict[str, int] = {}  # key → the line it is on
         # (fence, text column) → the line up to which no line closes such a fence in an item
         self._unclosed: dict[tuple[str, int], int] = {}
+        # (fence character, container column) → for each line, the longest fence that a line
+        # from there on closes (see _never_closed)
+        self._closers: dict[tuple[str, int], list[int]] = {}
 
     # --- document -------------------------------------------------------------------------
 
@@ -282,24 +334,43 @@ class MarkdownReader:
         return self._split_days(blocks)
 
     def _front_matter(self) -> int:
+        """Read the ``key: value`` lines between a first line ``---`` and the next; warn about
+        a key the import does not use, and refuse front matter that is never closed."""
         lines = self.lines
         if not lines or lines[0].content != "---" or lines[0].indent:
             return 0
         values: dict[str, str] = {}
+        where: dict[str, int] = {}
         for i in range(1, min(len(lines), 200)):
             content = lines[i].content
             if content in ("---", "...") and not lines[i].indent:
-                self.front_matter = values
+                self.front_matter, self.front_matter_lines = values, where
                 for k in range(i + 1):
                     self.placement.place(lines[k].number, "metadata")
+                for key, number in where.items():
+                    if key not in FRONT_MATTER_KEYS:
+                        known = ", ".join(f"“{name}:”" for name in FRONT_MATTER_KEYS)
+                        self.placement.warn(
+                            number,
+                            f"The front matter's “{key[:40]}:” is not one the import uses "
+                            f"({known}); it was left out.",
+                        )
                 return i + 1
             match = _FRONT_KEY.match(content)
             if match:
-                values[match.group(1).lower().replace("_", "-")] = (
-                    match.group(2).strip().strip("\"'")
-                )
+                key = match.group(1).lower().replace("_", "-")
+                values[key] = match.group(2).strip().strip("\"'")
+                where[key] = lines[i].number
             elif content and not content.startswith("#"):
-                return 0
+                break
+        if any(key in FRONT_MATTER_KEYS for key in values):
+            last = max(where.values())
+            self.placement.refuse(
+                lines[0].number,
+                f"The front matter (the “---” on line {lines[0].number} and the “key: value” "
+                f"lines after it, up to line {last}) is never closed. Nothing was imported: add "
+                f"a line with only “---” after line {last}, before the notes.",
+            )
         return 0
 
     def _split_days(self, blocks: list[Block]) -> list[list[Block]]:
@@ -402,7 +473,7 @@ class MarkdownReader:
             numbers.append(line.number)
             i += 1
         source = "\n".join(["```", *body, "```"])
-        code = _code_from(body, numbers, language="", source=source, placement=self.placement)
+        code = code_from(body, numbers, language="", source=source, placement=self.placement)
         return CodeBlock(code=code, source=source), i
 
     def _fenced(self, i: int, end: int, *, indent: int) -> tuple[Block, int]:
@@ -420,8 +491,13 @@ class MarkdownReader:
         fence, language = match.group(1), match.group(2)
         body: list[str] = []
         numbers = [opening.number]
+        # A fence no later line closes ends at its first blank line: known without looking
+        # at every line to the end, which for many such fences would take quadratic time.
+        stop = end
+        if self._never_closed(i, fence, indent=indent):
+            stop = next((k for k in range(i + 1, end) if self.lines[k].blank), end)
         j = i + 1
-        while j < end:
+        while j < stop:
             line = self.lines[j]
             if _is_fence_close(line.content, fence) and line.indent - indent < 4:
                 numbers.append(line.number)
@@ -442,9 +518,26 @@ class MarkdownReader:
             )
             j -= 1
         source = "\n".join([fence + language, *body, fence])
-        code = _code_from(body, numbers, language=language, source=source, placement=self.placement)
+        code = code_from(body, numbers, language=language, source=source, placement=self.placement)
+        code.language = fence_language((opening_text or opening.content)[len(fence) :])
         self.placement.place_all(numbers, "snippet" if code.shell else "highlight")
         return code, j + 1
+
+    def _never_closed(self, i: int, fence: str, *, indent: int) -> bool:
+        """Does no line after line ``i`` close ``fence`` (opened in a container at column
+        ``indent``, 0 to 3 at the top level)? False when it is not known (deeper)."""
+        if indent > 3:
+            return False  # in a list item, whose reader looks for the close first
+        key = (fence[0], indent)
+        longest = self._closers.get(key)
+        if longest is None:
+            longest = [0] * (len(self.lines) + 1)
+            for j in range(len(self.lines) - 1, -1, -1):
+                line = self.lines[j]
+                closes = line.indent - indent < 4 and not line.content.strip(fence[0])
+                longest[j] = max(len(line.content) if closes else 0, longest[j + 1])
+            self._closers[key] = longest
+        return longest[i + 1] < len(fence)
 
     def _paragraph(self, i: int, end: int) -> tuple[Block, int]:
         texts: list[str] = []

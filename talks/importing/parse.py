@@ -113,10 +113,11 @@ def parse_notes(
     placement = Placement(len(raw))
     lines = source_lines(raw, placement)
     front: dict[str, str] = {}
+    front_lines: dict[str, int] = {}
     if fmt == "markdown":
         reader = MarkdownReader(lines, placement)
         sections = reader.read()
-        front = reader.front_matter
+        front, front_lines = reader.front_matter, reader.front_matter_lines
     else:
         sections = [PlainTextReader(lines, placement).blocks()]
     strict = bool(front.get("conference"))
@@ -124,7 +125,9 @@ def parse_notes(
         DayAssembler(placement, markdown=fmt == "markdown", strict_levels=strict).build(blocks)
         for blocks in sections
     ]
-    days = _settle(drafts, front=front, options=options, placement=placement)
+    days = _settle(
+        drafts, front=front, front_lines=front_lines, options=options, placement=placement
+    )
     placement.warnings.sort(key=lambda w: w.line)
     refusals = sorted(placement.refusals, key=lambda w: w.line)
     refusal = ""
@@ -139,6 +142,7 @@ def parse_notes(
         roles=placement.roles,
         refusal=refusal,
         conference_slug_given=bool(options.conference_slug or front.get("conference-slug")),
+        unstated_languages=placement.unstated_languages,
     )
 
 
@@ -159,13 +163,18 @@ def _date(value: str, *, what: str, placement: Placement) -> dt.date | None:
         return None
 
 
-def _number(value: str, *, placement: Placement) -> int | None:
+def _number(value: str, *, what: str, line: int, placement: Placement) -> int | None:
+    """A day number given in the notes; one that cannot be (``day: 1000``) refuses the import,
+    as the import's own day number option does, rather than guess which day is meant."""
     if not value:
         return None
     if value.isdigit() and 1 <= int(value) <= MAX_DAY_NUMBER:
         return int(value)
-    placement.warn(
-        0, f"The day number “{_quoted(value)}” is not a number from 1 to {MAX_DAY_NUMBER}."
+    placement.refuse(
+        line,
+        f"{what} (“{_quoted(value)}”) is not a day number from 1 to {MAX_DAY_NUMBER}. Nothing "
+        "was imported: correct it, or leave it out to take the number from the day's title "
+        "(such as “Day 2”).",
     )
     return None
 
@@ -206,9 +215,15 @@ def _absent(draft: DayDraft, *, title: str) -> frozenset[str]:
 
 
 def _settle(
-    drafts: list[DayDraft], *, front: dict[str, str], options: ImportOptions, placement: Placement
+    drafts: list[DayDraft],
+    *,
+    front: dict[str, str],
+    front_lines: dict[str, int],
+    options: ImportOptions,
+    placement: Placement,
 ) -> list[DayDoc]:
-    """Decide conference, day numbers, dates and titles: options, then front matter, then text."""
+    """Decide conference, day numbers, dates and titles: options, then front matter, then text.
+    Two days of the same number refuse the import (the later would replace the earlier)."""
     single = len(drafts) == 1
     front = {**front}
     for key, what, limit in [
@@ -242,20 +257,28 @@ def _settle(
             f"notes hold {len(drafts)} days, each with its own: {were} left out.",
         )
     days = []
+    refusals = len(placement.refusals)
     for index, draft in enumerate(drafts):
         attrs = draft.title_attrs.values if draft.title_attrs else {}
         title = draft.title or (front.get("title", "") if single else "")
         _, title_number = infer_from_title(title)
+        refused = len(placement.refusals)
         number = (
             (options.day if single else None)
-            or (_number(front.get("day", ""), placement=placement) if single else None)
-            or _number(attrs.get("day", ""), placement=placement)
+            or (_front_day(front, front_lines, placement) if single else None)
+            or _number(
+                attrs.get("day", ""),
+                what=f"The “day=” after the title “{_quoted(title)}”",
+                line=draft.title_line,
+                placement=placement,
+            )
             or title_number
             or draft.marker_number
         )
         if number is None:
             number = index + 1
-            placement.warn(0, f"No day number found (such as “Day 1”); used {number}.")
+            if len(placement.refusals) == refused:  # else the refusal says why
+                placement.warn(0, f"No day number found (such as “Day 1”); used {number}.")
         if title_number and draft.marker_number and title_number != draft.marker_number:
             placement.warn(
                 draft.marker_line,
@@ -281,7 +304,33 @@ def _settle(
                 absent=_absent(draft, title=title),
             )
         )
-    numbers = [day.number for day in days]
-    if len(set(numbers)) != len(numbers):
-        placement.warn(0, "Two days have the same number; the later one replaces the earlier.")
+    if len(placement.refusals) == refusals:  # a number refused was replaced by a guess
+        _refuse_repeated_days(days, drafts, placement=placement)
     return days
+
+
+def _front_day(front: dict[str, str], lines: dict[str, int], placement: Placement) -> int | None:
+    what = "The front matter's “day:”"
+    return _number(front.get("day", ""), what=what, line=lines.get("day", 0), placement=placement)
+
+
+def _refuse_repeated_days(
+    days: list[DayDoc], drafts: list[DayDraft], *, placement: Placement
+) -> None:
+    """Each day once: saving a second Day 1 would silently replace the first one's notes."""
+    first: dict[int, tuple[DayDoc, DayDraft]] = {}
+    for day, draft in zip(days, drafts, strict=True):
+        if day.number not in first:
+            first[day.number] = (day, draft)
+            continue
+        earlier, earlier_draft = first[day.number]
+        named = " and ".join(
+            f"“{_quoted(doc.title)}”" + (f" (line {d.title_line})" if d.title_line else "")
+            for doc, d in [(earlier, earlier_draft), (day, draft)]
+        )
+        placement.refuse(
+            0,
+            f"These notes hold Day {day.number} twice: {named}. Nothing was imported: give "
+            f"each day its own number (in its title, such as “Day 2”, or after it, such as "
+            f"{{day=2}}), or import them one at a time.",
+        )

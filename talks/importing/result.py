@@ -34,6 +34,9 @@ class ParseResult:
     # Whether the conference's slug was given (option or front matter), not made from its name:
     # only a slug made from the name may be replaced by a stored conference's of that name.
     conference_slug_given: bool = False
+    # The ``id``s of the snippets whose language the text does not state (plain text, a bare
+    # fence): importing keeps the stored block's (``complete_from_database``).
+    unstated_languages: set[int] = field(default_factory=set)
 
     @property
     def day(self) -> DayDoc:
@@ -52,6 +55,7 @@ class Placement:
         self.roles = [""] * count
         self.warnings: list[ParseWarning] = []
         self.refusals: list[ParseWarning] = []  # what makes the text impossible to import
+        self.unstated_languages: set[int] = set()  # see ParseResult
 
     def refuse(self, line: int, message: str) -> None:
         """Report something the import cannot go ahead with (the whole import is refused)."""

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from django.db import transaction
 
 from .. import matching
-from ..documents import ConferenceDoc, DayDoc, HighlightDoc, SaveReport, save_day
-from ..models import Conference, Day, Highlight, Talk
+from ..documents import ConferenceDoc, DayDoc, HighlightDoc, SaveReport, TalkDoc, save_day
+from ..models import Conference, Day, Highlight, Snippet, Talk
 from .checks import (
     check_dates,
     check_day_addresses,
@@ -128,17 +128,25 @@ def check_importable(result: ParseResult) -> None:
                 "Could not tell which conference these notes are from: give the conference "
                 "name (for example “DockerCon 2016”)."
             )
-        if not (day.talks or day.intro or day.summary):
-            raise NotesInputError(
-                "Found nothing to import: no talks, notes, intro or summary, only "
-                + (f"the title “{day.title}”." if day.title else "a title.")
-            )
+    # A day with nothing but its title is kept among others (a conference's export holds the
+    # days planned but not written yet); alone, it is most likely not the notes meant.
+    if not any(day.talks or day.intro or day.summary for day in result.days):
+        if len(result.days) > 1:
+            only = f"only the titles of {len(result.days)} days."
+        else:
+            title = result.days[0].title if result.days else ""
+            only = f"only the title “{title}”." if title else "only a title."
+        raise NotesInputError(f"Found nothing to import: no talks, notes, intro or summary, {only}")
 
 
-def complete_from_database(days: list[DayDoc]) -> None:
+def complete_from_database(
+    days: list[DayDoc], *, unstated_languages: set[int] = frozenset()
+) -> None:
     """Keep what the text cannot say: the conference's description, place and dates, the
-    day's date and title, and the tags editors added (on talks and notes whose text is
-    unchanged). The day's other texts the file lacks are kept by ``save_day`` (``absent``)."""
+    day's date and title, the tags editors added (on talks and notes whose text is
+    unchanged) and the language of each block whose text does not state one (the ``id``s in
+    ``unstated_languages``). The day's other texts the file lacks are kept by ``save_day``
+    (``absent``)."""
     for doc in days:
         conference = Conference.objects.filter(slug=doc.conference.slug).first()
         if conference is None:
@@ -172,6 +180,31 @@ def complete_from_database(days: list[DayDoc]) -> None:
                 row = notes.get(landing.get(id(note_doc)))
                 if row is not None and not note_doc.tags and note_doc.text == row.text:
                     note_doc.tags = [tag.name for tag in row.tags.all()]
+        _keep_languages(day, kept, unstated_languages)
+
+
+def _keep_languages(day: Day, kept: list[tuple[int, TalkDoc]], unstated: set[int]) -> None:
+    """A block whose text does not say its language keeps the stored block's it lands on
+    (matched as saving matches them, talks.matching), else stays ``console``."""
+    blocks = [doc for _, talk in kept for _, doc in matching.blocks_of(talk) if id(doc) in unstated]
+    if not blocks:
+        return
+    rows = list(Snippet.objects.filter(talk__day=day).prefetch_related("lines"))
+    stored = [
+        matching.StoredBlock(
+            row.pk,
+            row.talk_id,
+            row.position,
+            row.caption,
+            tuple(x.command for x in row.lines.all()),
+        )
+        for row in rows
+    ]
+    languages = {row.pk: row.language for row in rows}
+    landing = matching.blocks(stored, kept)
+    for doc in blocks:
+        if (pk := landing.get(id(doc))) is not None:
+            doc.language = languages[pk]
 
 
 def read_notes(
@@ -187,7 +220,7 @@ def read_notes(
     check_importable(result)
     check_single_day_options(result, options)
     match_conference_by_name(result)
-    complete_from_database(result.days)
+    complete_from_database(result.days, unstated_languages=result.unstated_languages)
     check_dates(result, options)
     check_day_addresses(result)
     return result
@@ -216,6 +249,7 @@ def save_days(
     import removes something).
     """
     outcome = ImportOutcome(result=result)
+    _check_distinct_days(result.days)
     with transaction.atomic():
         if not confirm_removal or seen_removals is not None:  # else: remove whatever it is
             planned = planned_removals(result.days)
@@ -229,6 +263,20 @@ def save_days(
         for doc in result.days:
             outcome.saved.append(save_day(doc))
     return outcome
+
+
+def _check_distinct_days(days: list[DayDoc]) -> None:
+    """Saving two documents of the same day would leave only the second (``parse_notes``
+    refuses such notes; this keeps any other caller from doing it)."""
+    seen: set[tuple[str, int]] = set()
+    for doc in days:
+        key = (doc.conference.slug, doc.number)
+        if key in seen:
+            raise NotesInputError(
+                f"Nothing was imported: these notes hold Day {doc.number} of "
+                f"“{doc.conference.name}” more than once. Give each day its own number."
+            )
+        seen.add(key)
 
 
 def import_notes(

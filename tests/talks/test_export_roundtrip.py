@@ -92,7 +92,8 @@ TEXT = st.builds(
     st.lists(WORDS, min_size=1, max_size=7),
     st.sampled_from(["", ".", ":", "?", "…", "\nsecond line", "\n\nsecond paragraph"]),
 )
-TAGS = st.lists(st.sampled_from(["security", "networking", "docker-for-mac", "two words"]),
+TAGS = st.lists(st.sampled_from(["security", "networking", "docker-for-mac", "two words",
+                                 'has "quote"', "has,comma", "back\\slash", "a}"]),
                 max_size=2, unique=True)  # fmt: skip
 SNIPPETS = st.lists(
     st.builds(
@@ -100,6 +101,7 @@ SNIPPETS = st.lists(
         lines=st.lists(st.sampled_from(["docker service ls", "docker node ls -q"]), min_size=1,
                        max_size=3),
         caption=st.sampled_from(["", "Deploy it"]),
+        language=st.sampled_from(["console", "bash", "python", "", 'a "b" `c`']),
     ),
     max_size=1,
 )  # fmt: skip
@@ -161,7 +163,9 @@ DAYS = st.builds(
     DayDoc,
     conference=st.just(ConferenceDoc(name="Any Conf 2020", location="Lyon")),
     number=st.integers(1, 5),
-    title=st.sampled_from(["Any Conf 2020 Day 1", "Notes from the first day", "Keynote day"]),
+    title=st.sampled_from(
+        ["Any Conf 2020 Day 1", "Notes from the first day", "Keynote day", "Day 1 {day=3}"]
+    ),
     date=st.sampled_from([None, dt.date(2020, 5, 4)]),
     intro=st.sampled_from(["", "Intro with *Markdown*.", "Two\n\nparagraphs."]),
     summary=st.sampled_from(["", "Good day.", "- a list\n- in the summary"]),

@@ -93,3 +93,24 @@ def test_any_name_can_be_a_tag_made_in_the_admin(staff_client, demo_day, name):
 def test_tag_slugs_stay_readable_where_they_can():
     assert tag_slug("Swarm Mode") == "swarm-mode"
     assert tag_slug("日本語").startswith("tag-") and tag_slug("日本語") != tag_slug("中文")
+
+
+def test_an_import_keeps_tags_of_any_script(db):
+    from talks.importing import import_notes
+
+    outcome = import_notes(
+        "---\nconference: Tag Conf 2026\n---\n# Tag Conf 2026 Day 1\n"
+        "## Keynote {tags=日本語,🐳}\n- A note {tags=Ünïcode}\n"
+    )
+    assert not [w for w in outcome.result.warnings if "tag" in str(w).lower()], (
+        outcome.result.warnings
+    )
+    talk = Talk.objects.get(title="Keynote")
+    assert sorted(talk.tags.values_list("name", flat=True)) == ["日本語", "🐳"]
+    assert Highlight.objects.get(text="A note").tags.get().slug == "unicode"
+    long_name = "x" * 61
+    refused = import_notes(
+        "---\nconference: Tag Conf 2026\n---\n# Tag Conf 2026 Day 2\n"
+        f"## Talk {{tags={long_name}}}\n"
+    )
+    assert any("longer than 60 characters" in str(w) for w in refused.result.warnings)
