@@ -66,7 +66,8 @@ def test_it_has_no_serious_accessibility_violations(pages, demo_day, recorded_ru
         "/c/dockercon-2016/",
         DAY_URL,
         f"{DAY_URL}#h1",  # a highlighted (:target) note
-        f"{DAY_URL}the-golden-ticket/",
+        f"{DAY_URL}the-golden-ticket/",  # with the talks around it
+        "/follow-ups/",
         "/search/?q=swarm",
         "/search/?q=nothing-matches-this",
         f"/snippets/{snippet.pk}/history/",

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from talks.models import Highlight, Talk
-from tests.e2e.conftest import DAY_URL, check_axe, describe, settle
+from tests.e2e.conftest import DAY_URL
 
 pytestmark = pytest.mark.browser
 
@@ -123,21 +123,3 @@ def test_a_talks_page_leads_to_the_talks_around_it(page, demo_day):
     expect(page.get_by_role("heading", level=1)).to_have_text(talks[0].title)
     other_talks.get_by_role("link", name="All talks of DockerCon 2016 Highlights Day 1").click()
     expect(page).to_have_url(re.compile(rf"{DAY_URL}#{talks[0].anchor}$"))
-
-
-def test_the_new_parts_have_no_serious_accessibility_problem(pages, demo_day):
-    from talks.models import Snippet
-
-    urls = [
-        f"{DAY_URL}keynote/",  # the talk page with its way on
-        f"/snippets/{Snippet.objects.get().pk}/history/",
-        "/follow-ups/",
-    ]
-    page = pages.new(bypass_csp=True)
-    found = {}
-    for url in urls:
-        page.goto(url)
-        settle(page)
-        if violations := check_axe(page):
-            found[url] = violations
-    assert not found, describe(found)

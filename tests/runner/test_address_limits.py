@@ -267,41 +267,58 @@ def test_pressing_run_still_costs_one_query_for_all_the_limits(
         assert client.post(f"/run/line/{line.pk}/", **HX).status_code == 200
 
 
-@pytest.mark.django_db(transaction=True)
-def test_two_workers_reserving_at_once_keep_to_the_cap(settings, monkeypatch):
-    """Both count the address's live sandboxes (1 of 2) at the same moment: without one
-    reservation at a time (an advisory lock on PostgreSQL, IMMEDIATE transactions on SQLite)
-    both would add one. The pause after the count widens the window a race needs."""
-    import threading
+def slowed(module, name: str, monkeypatch) -> None:
+    """``module.name`` pauses half a second after counting, which widens the window a race
+    between two callers needs."""
     import time
+
+    counted = getattr(module, name)
+
+    def slow(*args):
+        counted(*args)
+        time.sleep(0.5)
+
+    monkeypatch.setattr(module, name, slow)
+
+
+def at_once(call, refusal: type[Exception]) -> list:
+    """``call()`` in two threads released together; what each returned or the ``refusal``
+    it raised."""
+    import threading
 
     from django.db import connections
 
-    Sandbox.objects.create(name="sbx-first", visitor=key(1), remote_addr=HOME)
-    counted = provider._check_address
+    barrier, outcomes = threading.Barrier(2), []
 
-    def slow_check(address):
-        counted(address)
-        time.sleep(0.5)
-
-    monkeypatch.setattr(provider, "_check_address", slow_check)
-    barrier, outcomes = threading.Barrier(2), {}
-
-    def reserve(n: int) -> None:
+    def one() -> None:
         try:
             barrier.wait()
-            outcomes[n] = provider._reserve(key(n), 1, HOME)
-        except provider.EngineUnavailable as refused:
-            outcomes[n] = refused
+            outcomes.append(call())
+        except refusal as refused:
+            outcomes.append(refused)
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=reserve, args=(n,)) for n in (2, 3)]
+    threads = [threading.Thread(target=one) for _ in range(2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    refused = [o for o in outcomes.values() if isinstance(o, provider.EngineUnavailable)]
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_reserving_at_once_keep_to_the_cap(settings, monkeypatch):
+    """Both count the address's live sandboxes (1 of 2) at the same moment: without one
+    reservation at a time (an advisory lock on PostgreSQL, IMMEDIATE transactions on SQLite)
+    both would add one."""
+    Sandbox.objects.create(name="sbx-first", visitor=key(1), remote_addr=HOME)
+    slowed(provider, "_check_address", monkeypatch)
+    visitors = iter([key(2), key(3)])
+    outcomes = at_once(
+        lambda: provider._reserve(next(visitors), 1, HOME), provider.EngineUnavailable
+    )
+    refused = [o for o in outcomes if isinstance(o, provider.EngineUnavailable)]
     assert len(outcomes) == 2 and len(refused) == 1, outcomes
     assert Sandbox.objects.filter(remote_addr=HOME).count() == 2
 
@@ -310,40 +327,14 @@ def test_two_workers_reserving_at_once_keep_to_the_cap(settings, monkeypatch):
 def test_requests_arriving_at_once_keep_to_the_in_flight_limit(settings, monkeypatch):
     """Both count the visitor's runs in flight (0 of 1) at the same moment: counted outside
     the transaction that adds the run, both went in (a tester got 18 of 20 in, limit 8)."""
-    import threading
-    import time
-
-    from django.db import connections
-
     settings.RUNNER_MAX_IN_FLIGHT = 1
     # Queued, not carried out: the immediate backend would start a sandbox at commit.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     (line,) = block_of(1)
-    counted = runs._check_rate
-
-    def slow_check(visitor, wanted):
-        counted(visitor, wanted)
-        time.sleep(0.5)
-
-    monkeypatch.setattr(runs, "_check_rate", slow_check)
-    barrier, outcomes = threading.Barrier(2), {}
+    slowed(runs, "_check_rate", monkeypatch)
     visitor = Visitor(key=key(1), user_id=None, remote_addr=HOME)
-
-    def press_run(n: int) -> None:
-        try:
-            barrier.wait()
-            outcomes[n] = request_runs(lines=[line], visitor=visitor)
-        except RunRefused as refused:
-            outcomes[n] = refused
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=press_run, args=(n,)) for n in (1, 2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    refused = [o for o in outcomes.values() if isinstance(o, RunRefused)]
+    outcomes = at_once(lambda: request_runs(lines=[line], visitor=visitor), RunRefused)
+    refused = [o for o in outcomes if isinstance(o, RunRefused)]
     assert len(outcomes) == 2 and len(refused) == 1, outcomes
     assert Run.objects.filter(visitor=key(1)).count() == 1
 
