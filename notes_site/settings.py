@@ -157,11 +157,15 @@ RUNNER_RATE_PER_MINUTE = envint("RUNNER_RATE_PER_MINUTE", 30, minimum=1)
 RUNNER_MAX_IN_FLIGHT = envint("RUNNER_MAX_IN_FLIGHT", 8, minimum=1)
 RUNNER_MAX_SERVICES = envint("RUNNER_MAX_SERVICES", 5, minimum=1)
 RUNNER_MAX_REPLICAS = envint("RUNNER_MAX_REPLICAS", 10, minimum=1)
-# What all the tasks of one sandbox node may use together (its cgroup parent), whatever the
-# quotas above allow one by one: RUNNER_MAX_SANDBOXES of them must fit the machine.
+# One sandbox's budget, however many nodes it has (runner.sandbox.SandboxLimits), whatever the
+# quotas above allow one by one: memory and processes for all its tasks together, CPU for its
+# tasks and its engines together (dockerd, containerd and the shims, which log what tasks
+# print). Each node's engine also has up to 512 MB and 2048 processes of its own (it holds
+# about 50 MB idle). RUNNER_MAX_SANDBOXES budgets, and their engines, must fit the machine.
 RUNNER_SANDBOX_MEMORY_MB = envint("RUNNER_SANDBOX_MEMORY_MB", 512, minimum=64, unit="MB")
 RUNNER_SANDBOX_PIDS = envint("RUNNER_SANDBOX_PIDS", 1024, minimum=64)
-# At least 25: a node's quota below its tasks' own (--limit-cpu 0.25) would refuse every task.
+# At least 25: a quota below a task's own (--limit-cpu 0.25) would refuse every task. Not per
+# node: a sandbox's nodes share it, so any node count up to RUNNER_MAX_NODES fits in it.
 RUNNER_SANDBOX_CPU_PERCENT = envint(
     "RUNNER_SANDBOX_CPU_PERCENT", 100, minimum=25, unit="% of a CPU"
 )

@@ -106,9 +106,10 @@ def _live() -> Q:
     return Q(status__in=[Sandbox.Status.STARTING, Sandbox.Status.READY])
 
 
-def node_limits() -> engines.NodeLimits:
-    """What the tasks of one sandbox node may use together (its cgroup parent's limits)."""
-    return engines.NodeLimits(
+def sandbox_limits() -> engines.SandboxLimits:
+    """One sandbox's budget, however many nodes it has: CPU for its engines and tasks
+    together, memory and processes for all its tasks (see runner.sandbox.SandboxLimits)."""
+    return engines.SandboxLimits(
         memory_mb=settings.RUNNER_SANDBOX_MEMORY_MB,
         pids=settings.RUNNER_SANDBOX_PIDS,
         cpu_percent=settings.RUNNER_SANDBOX_CPU_PERCENT,
@@ -125,7 +126,7 @@ def _start(row: Sandbox) -> Sandbox:
             nodes=row.nodes,
             images=_images(),
             userns_remap=settings.RUNNER_USERNS_REMAP,
-            limits=node_limits(),
+            limits=sandbox_limits(),
         )
         row.docker_host = engine.docker_host
         row.engine_version = engine.version()

@@ -6,6 +6,16 @@ bridge that lives in the manager's namespace. Nothing is connected to the host's
 namespaces have no default route and no interface in the host namespace, so tasks reach neither
 the host nor the internet, and two sandboxes never see each other.
 
+A sandbox has one resource budget (SandboxLimits), whatever its number of nodes, in one cgroup
+tree per hierarchy:
+
+    /<scope>-<name>-sandbox        CPU: the whole budget, for the engines and the tasks together
+        /containers                memory and processes: the budget, for all the nodes' tasks
+            /n0 /n1 ...            each node's --cgroup-parent (dockerd makes a task's cgroup below)
+        /engine                    a larger CPU weight: spinning tasks do not starve the engines
+            /n0 /n1 ...            each node's dockerd, and so its containerd, shims and runc:
+                                   memory and processes of their own (engine_memory_mb, ...)
+
 Everything needed to tear a sandbox down is either on disk (``state.json``) or discoverable
 from the host (namespace names, /proc, mountinfo, cgroups), so a sandbox left half-built or
 half-dead by a crash can still be reaped. All of this needs root.
@@ -23,6 +33,7 @@ import logging
 import os
 import re
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -46,10 +57,16 @@ SUBNET_PREFIX = "10.213"
 NETNS_DIR = Path("/run/netns")
 PROBE_PREFIX = "cnprobe-"  # engine_available's trial namespace, then the process id
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-# The controllers that bound a node's tasks together (see NodeLimits), and the CFS period its
-# CPU quota is counted in (the kernel's default, as Docker uses for --cpus).
+# The controllers that bound a sandbox (see SandboxLimits), and the CFS period its CPU quota is
+# counted in (the kernel's default, as Docker uses for --cpus).
 LIMIT_CONTROLLERS = ("memory", "pids", "cpu")
 CPU_PERIOD_US = 100_000
+# cgroup v1 hierarchies an engine is also put in, where mounted apart from cpu: its CPU time is
+# then counted in the sandbox's cpuacct.usage with its tasks'.
+ACCOUNTING_CONTROLLERS = ("cpuacct",)
+# The engines' CPU weight against the tasks' within the sandbox's quota (v1 cpu.shares; v2
+# cpu.weight is this / 1024 * 100): when both want more than the quota, the engines get 4/5.
+ENGINE_CPU_SHARES = 4096
 STATE_FILE = "state.json"
 SHIM_SOCKET_DIR = Path("/run/containerd/s")
 BRIDGE = "br0"
@@ -72,40 +89,55 @@ class SandboxError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class NodeLimits:
-    """What all the tasks of one sandbox node may use together: the limits of the node's
-    cgroup parent, under which its dockerd creates every task's cgroup. Each task also has
-    limits of its own (the command policy adds them); these bound their sum, whatever the
-    quotas on services and replicas allow. The defaults are those of notes_site.settings
-    (RUNNER_SANDBOX_MEMORY_MB, RUNNER_SANDBOX_PIDS, RUNNER_SANDBOX_CPU_PERCENT).
+class SandboxLimits:
+    """What one sandbox may use, however many nodes it has. The defaults of the budget are
+    those of notes_site.settings (RUNNER_SANDBOX_MEMORY_MB, RUNNER_SANDBOX_PIDS,
+    RUNNER_SANDBOX_CPU_PERCENT).
 
-    The node's dockerd, containerd and shims stay outside these limits (a task must not be
-    able to starve or OOM-kill its own engine); only task processes count.
+    - CPU: cpu_percent bounds everything the sandbox runs: its engines (dockerd, containerd,
+      the shims, which copy and log every line a task prints) and its tasks, on all nodes,
+      from when start_sandbox returns (the engines' own start, before anyone can reach them,
+      is not held back: about a CPU-second per node).
+    - Memory and processes: memory_mb and pids bound all the tasks of all its nodes together.
+      Each node's engine has engine_memory_mb and engine_pids of its own beside them, so that
+      a task can neither OOM-kill nor fork-starve its engine, nor an engine take the machine.
 
-    On cgroup v1 the kernel refuses a task's CPU quota larger than its parent's, so
-    cpu_percent must be at least the per-task --limit-cpu (0.25 CPU = 25) or no task starts.
+    Each task also has limits of its own (the command policy adds them); these bound their
+    sum, whatever the quotas on services and replicas allow. On cgroup v1 the kernel refuses
+    a task's CPU quota larger than the sandbox's, so cpu_percent must be at least the per-task
+    --limit-cpu (0.25 CPU = 25) or no task starts.
     """
 
-    memory_mb: int = 512  # memory (and, where the kernel accounts it, memory + swap)
-    pids: int = 1024  # processes and threads
-    cpu_percent: int = 100  # CPU time per period: 100 = one CPU
+    memory_mb: int = 512  # the tasks' memory (and, where the kernel accounts it, + swap)
+    pids: int = 1024  # the tasks' processes and threads
+    cpu_percent: int = 100  # CPU time per period, engines and tasks: 100 = one CPU
+    # Per node, for its engine (what its cgroup was charged, measured): about 50 MB and 20
+    # threads idle; each running task adds a shim, so 50 tasks (5 services of 10 replicas, the
+    # default quotas) on one node took 240 MB (300 at the peak) and 674 threads. Log files'
+    # page cache counts too, but is reclaimed at the limit.
+    engine_memory_mb: int = 512
+    engine_pids: int = 2048
 
     def __post_init__(self) -> None:
-        for what in ("memory_mb", "pids", "cpu_percent"):
+        for what in ("memory_mb", "pids", "cpu_percent", "engine_memory_mb", "engine_pids"):
             value = getattr(self, what)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"NodeLimits.{what} must be a positive integer, not {value!r}")
+                raise ValueError(f"SandboxLimits.{what} must be a positive integer, not {value!r}")
 
     @property
     def memory_bytes(self) -> int:
         return self.memory_mb * 1024 * 1024
 
     @property
+    def engine_memory_bytes(self) -> int:
+        return self.engine_memory_mb * 1024 * 1024
+
+    @property
     def cpu_quota_us(self) -> int:
         return self.cpu_percent * CPU_PERIOD_US // 100
 
 
-DEFAULT_LIMITS = NodeLimits()
+DEFAULT_LIMITS = SandboxLimits()
 
 
 @dataclass
@@ -172,7 +204,16 @@ class SandboxEngine:
     userns_remap: bool = False
     storage_driver: str | None = None
     created: float = field(default_factory=time.time)
-    limits: NodeLimits = DEFAULT_LIMITS
+    limits: SandboxLimits = DEFAULT_LIMITS
+
+    @property
+    def cgroup(self) -> str:
+        """The sandbox's cgroup, as /proc/<pid>/cgroup names it (see the module docstring)."""
+        return f"/{_sandbox_cgroup(_scope(self.base_dir), self.name)}"
+
+    def engine_cgroup(self, node: SandboxNode) -> str:
+        """The cgroup of a node's dockerd, containerd and shims."""
+        return f"{self.cgroup}/engine/n{node.index}"
 
     def version(self) -> str:
         """The manager engine's version, e.g. "20.10.24+dfsg1"."""
@@ -231,7 +272,7 @@ def engine_available(*, base_dir: Path) -> tuple[bool, str]:
     version = _run(["dockerd", "--version"], check=False).stdout.strip()
     unbounded = missing_limit_controllers()
     caveat = (
-        f" Without the {', '.join(unbounded)} cgroup controller(s), sandbox nodes have no "
+        f" Without the {', '.join(unbounded)} cgroup controller(s), sandboxes have no "
         "aggregate limit on them."
         if unbounded
         else ""
@@ -240,7 +281,7 @@ def engine_available(*, base_dir: Path) -> tuple[bool, str]:
 
 
 def missing_limit_controllers() -> list[str]:
-    """The controllers of LIMIT_CONTROLLERS this machine lacks entirely (see NodeLimits)."""
+    """The controllers of LIMIT_CONTROLLERS this machine lacks entirely (see SandboxLimits)."""
     return [c for c in LIMIT_CONTROLLERS if not _controller_present(c)]
 
 
@@ -253,13 +294,14 @@ def start_sandbox(
     userns_remap: bool = False,
     ready_timeout: float = 30,
     storage_driver: str | None = None,
-    limits: NodeLimits = DEFAULT_LIMITS,
+    limits: SandboxLimits = DEFAULT_LIMITS,
 ) -> SandboxEngine:
     """Start a private swarm of `nodes` engines with `images` loaded into every node.
 
-    The tasks of each node share the node's `limits` (see NodeLimits). A limit that cannot be
-    set fails the start with SandboxError; a controller the machine lacks altogether is
-    skipped with a warning (logged once per process), and engine_available names it.
+    The whole sandbox, engines included, has one budget, `limits`, however many nodes it has
+    (see SandboxLimits). A limit that cannot be set fails the start with SandboxError; a
+    controller the machine lacks altogether is skipped with a warning (logged once per
+    process), and engine_available names it.
 
     On any failure the partial sandbox is removed before the error is raised.
     """
@@ -277,9 +319,11 @@ def start_sandbox(
     try:
         _create_network(engine)
         clock.lap("network")
-        for node in engine.nodes:
-            # Before dockerd starts: its first task must already be inside the limits.
-            _limit_node(node, engine.limits)
+        # Before any dockerd starts: each starts inside its engine's cgroup, and its first
+        # task must already be inside the limits. The CPU quota comes once the engines are
+        # ready: under it, their start (about 1 CPU-second a node, before anyone can reach
+        # them) took 11 s instead of 1.4 for 3 nodes at 25% of a CPU, 62 s instead of 5 for 9.
+        _limit_sandbox(engine, cpu_quota=False)
         clock.lap("cgroup limits")
         deadline = time.monotonic() + ready_timeout
         for node in engine.nodes:
@@ -308,6 +352,8 @@ def start_sandbox(
             if len(engine.nodes) > 1:
                 _wait_nodes_ready(manager_api, len(engine.nodes), deadline)
                 clock.lap("nodes ready")
+        _limit_sandbox(engine)
+        clock.lap("CPU quota")
     except BaseException as exc:
         try:
             stop_sandbox(engine, base_dir=base_dir)
@@ -403,8 +449,9 @@ def list_sandboxes(*, base_dir: Path) -> list[str]:
     for ns in _netns_names():
         if m := netns_re.match(ns):
             names.add(m.group(1))
+    cgroup_re = re.compile(rf"^{re.escape(scope)}-([a-z0-9][a-z0-9-]{{0,11}})(-sandbox|-n\d)$")
     for cgroup in _all_cgroup_names():
-        if m := netns_re.match(cgroup):
+        if m := cgroup_re.match(cgroup):
             names.add(m.group(1))
     # Only a path into a node directory counts: other files under base_dir are not sandboxes.
     node_path = re.compile(re.escape(str(base_dir).encode()) + rb"/([a-z0-9][a-z0-9-]{0,11})/n\d/")
@@ -444,7 +491,7 @@ def stop_node(engine: SandboxEngine, index: int) -> None:
     node = _worker(engine, index)
     pattern = str(node.root).encode() + b"/"
     pids = {pid for pid, cmd in _proc_cmdlines() if pattern in cmd}
-    pids |= _pids_in_cgroups(_cgroup_pattern(_scope(engine.base_dir), engine.name, str(index)))
+    pids |= _pids_in_cgroups(_cgroup_pattern(_scope(engine.base_dir), engine.name, index))
     pids -= _protected_pids()
     for pid in pids:
         _signal(pid, signal.SIGKILL)
@@ -462,7 +509,7 @@ def start_node(engine: SandboxEngine, index: int, *, ready_timeout: float = 30) 
     node = _worker(engine, index)
     if _is_dockerd_of(node.pid, str(node.root)):
         return
-    _limit_node(node, engine.limits)  # the cgroup parent normally outlives its engine
+    _limit_sandbox(engine)  # the cgroups normally outlive the engine: this adds what is missing
     _spawn_dockerd(engine, node)
     _save_state(engine, phase="ready")
     _wait_ready(node, time.monotonic() + ready_timeout)
@@ -496,7 +543,7 @@ def load_sandbox(name: str, *, base_dir: Path) -> SandboxEngine:
         userns_remap=state.get("userns_remap", False),
         storage_driver=state.get("storage_driver"),
         created=state.get("created", 0.0),
-        limits=NodeLimits(**state["limits"]) if state.get("limits") else DEFAULT_LIMITS,
+        limits=SandboxLimits(**state["limits"]) if state.get("limits") else DEFAULT_LIMITS,
     )
 
 
@@ -596,7 +643,7 @@ def _allocate(*, base_dir: Path, name: str | None, nodes: int) -> SandboxEngine:
                     netns=f"{scope}-{name}-n{i}",
                     ip=f"{SUBNET_PREFIX}.{index}.{i + 1}",
                     root=root / f"n{i}",
-                    cgroup_parent=f"/{scope}-{name}-n{i}",
+                    cgroup_parent=f"/{_sandbox_cgroup(scope, name)}/containers/n{i}",
                 )
                 for i in range(nodes)
             ],
@@ -762,8 +809,8 @@ def _dockerd_argv(engine: SandboxEngine, node: SandboxNode) -> list[str]:
         "--ip-forward=false",
         "--ip-masq=false",
         "--userland-proxy=false",
-        # Task cgroups go under the node's limited parent (see _limit_node). The systemd
-        # driver, Docker's default on cgroup v2 under systemd, would want a slice instead.
+        # Task cgroups go under the node's parent in the sandbox's tree (see _limit_sandbox).
+        # The systemd driver, Docker's default on cgroup v2 under systemd, would want a slice.
         "--exec-opt=native.cgroupdriver=cgroupfs",
         f"--cgroup-parent={node.cgroup_parent}",
         "--no-new-privileges",
@@ -803,9 +850,10 @@ def _spawn_dockerd(engine: SandboxEngine, node: SandboxNode) -> None:
         # Images come from tarballs: never let a task wait on an unreachable registry first.
         "DOCKER_SERVICE_PREFER_OFFLINE_IMAGE": "1",
     }
+    argv = _in_cgroups(_engine_cgroup_procs(engine, node), _dockerd_argv(engine, node))
     with node.log.open("ab") as log:
         proc = subprocess.Popen(
-            _dockerd_argv(engine, node),
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -814,9 +862,18 @@ def _spawn_dockerd(engine: SandboxEngine, node: SandboxNode) -> None:
             start_new_session=True,  # a Ctrl-C or a dying worker's group signal must not hit it
             close_fds=True,
         )
-    node.pid = proc.pid  # nsenter and unshare exec without forking: this is dockerd's pid
+    node.pid = proc.pid  # sh, nsenter and unshare exec without forking: this is dockerd's pid
     # Reap it whenever it exits so it never lingers as a zombie under a long-lived worker.
     threading.Thread(target=proc.wait, name=f"reap-{node.netns}", daemon=True).start()
+
+
+def _in_cgroups(procs: Sequence[Path], argv: list[str]) -> list[str]:
+    """argv, run by a shell that first moves itself into the cgroups of the given cgroup.procs
+    files and then execs it: the engine is limited from its first instruction on, and what it
+    starts (containerd, which starts the shims and runc) is born inside the same cgroups. A
+    move that fails ends the shell, with its reason in the node's log (see _wait_ready)."""
+    moves = "".join(f"echo $$ > {shlex.quote(str(path))} && " for path in procs)
+    return [_which("sh") or "/bin/sh", "-c", f'{moves}exec "$@"', "sh", *argv]
 
 
 def _wait_ready(node: SandboxNode, deadline: float) -> None:
@@ -1018,8 +1075,13 @@ def _pids_in_cgroups(pattern: re.Pattern[str]) -> set[int]:
     return pids
 
 
-def _cgroup_pattern(scope: str, name: str, node: str = r"\d") -> re.Pattern[str]:
-    return re.compile(rf"^/{re.escape(scope)}-{re.escape(name)}-n{node}(/|$)")
+def _cgroup_pattern(scope: str, name: str, node: int | None = None) -> re.Pattern[str]:
+    """The cgroup paths of a sandbox's processes, or of one node's (engine and tasks). Those of
+    the per-node parents that sandboxes started before SandboxLimits had match too."""
+    top = f"{re.escape(scope)}-{re.escape(name)}"
+    if node is None:
+        return re.compile(rf"^/{top}(-sandbox|-n\d)(/|$)")
+    return re.compile(rf"^/{top}(-sandbox/(engine|containers)/n{node}|-n{node})(/|$)")
 
 
 def _kill_all(name: str, *, base_dir: Path, netns_inodes: set[int]) -> None:
@@ -1141,7 +1203,7 @@ def _warn_unbounded(controller: str) -> None:
             return
         _warned_unbounded.add(controller)
     log.warning(
-        "this machine has no %s cgroup controller under %s: sandbox nodes run without an "
+        "this machine has no %s cgroup controller under %s: sandboxes run without an "
         "aggregate %s limit (each task keeps its own)",
         controller,
         CGROUP_ROOT,
@@ -1149,47 +1211,61 @@ def _warn_unbounded(controller: str) -> None:
     )
 
 
-def _limit_node(node: SandboxNode, limits: NodeLimits) -> None:
-    """Create the node's cgroup parent with limits on what all its tasks use together.
+def _limit_sandbox(engine: SandboxEngine, *, cpu_quota: bool = True) -> None:
+    """Create the sandbox's cgroup tree (see the module docstring) with its limits, the CPU
+    quota only if cpu_quota (it is not lifted when already set).
 
-    dockerd (cgroupfs driver) then creates each task's cgroup below it, in every hierarchy;
+    Done before any dockerd starts (each starts in its engine's cgroup: _spawn_dockerd, and
+    dockerd's cgroupfs driver makes each task's cgroup below its node's --cgroup-parent), and
+    again before a stopped node restarts: it adds what is missing and writes the same values.
     stop_sandbox removes the whole tree (_cgroup_dirs). Raises SandboxError if a limit cannot
     be set; a controller the machine lacks is skipped with a warning (_warn_unbounded).
     """
-    name = node.cgroup_parent.strip("/")
     if _cgroup_v2():
-        _limit_node_v2(node, CGROUP_ROOT / name, limits)
+        _limit_sandbox_v2(engine, cpu_quota=cpu_quota)
         return
+    limits, top = engine.limits, engine.cgroup.strip("/")
+    engines = [Path(engine.engine_cgroup(node).strip("/")) for node in engine.nodes]
     for controller in LIMIT_CONTROLLERS:
         hierarchy = _v1_hierarchy(controller)
         if hierarchy is None:
             _warn_unbounded(controller)
             continue
-        path = hierarchy / name
-        _make_cgroup(node, path)
+        _make_tree(engine, hierarchy)
+        path = hierarchy / top
         if controller == "memory":
-            hierarchical = path / "memory.use_hierarchy"  # always 1 since Linux 5.11
-            if hierarchical.exists() and hierarchical.read_text().strip() != "1":
-                _write_limit(node, hierarchical, "1")
-            # memsw bounds memory + swap, so swapping cannot dodge the limit. It may never be
-            # below the memory limit: set whichever order the current values allow.
-            files = [path / "memory.limit_in_bytes", path / "memory.memsw.limit_in_bytes"]
-            files = [f for f in files if f.exists() or f.name == "memory.limit_in_bytes"]
-            value = str(limits.memory_bytes)
-            try:
-                for file in files:
-                    _write_limit(node, file, value)
-            except SandboxError:
-                for file in reversed(files):
-                    _write_limit(node, file, value)
+            _write_memory_v1(engine, path / "containers", limits.memory_bytes)
+            for node in engines:
+                _write_memory_v1(engine, hierarchy / node, limits.engine_memory_bytes)
         elif controller == "pids":
-            _write_limit(node, path / "pids.max", str(limits.pids))
+            _write_limit(engine, path / "containers" / "pids.max", str(limits.pids))
+            for node in engines:
+                _write_limit(engine, hierarchy / node / "pids.max", str(limits.engine_pids))
         else:
-            _write_limit(node, path / "cpu.cfs_period_us", str(CPU_PERIOD_US))
-            _write_limit(node, path / "cpu.cfs_quota_us", str(limits.cpu_quota_us))
+            _write_limit(engine, path / "engine" / "cpu.shares", str(ENGINE_CPU_SHARES))
+            if cpu_quota:
+                _write_limit(engine, path / "cpu.cfs_period_us", str(CPU_PERIOD_US))
+                _write_limit(engine, path / "cpu.cfs_quota_us", str(limits.cpu_quota_us))
+    for controller in ACCOUNTING_CONTROLLERS:
+        if (hierarchy := _v1_hierarchy(controller)) is not None:
+            _make_tree(engine, hierarchy)
 
 
-def _limit_node_v2(node: SandboxNode, path: Path, limits: NodeLimits) -> None:
+def _write_memory_v1(engine: SandboxEngine, path: Path, value: int) -> None:
+    # memsw bounds memory + swap, so swapping cannot dodge the limit. It may never be below
+    # the memory limit: set whichever order the current values allow.
+    files = [path / "memory.limit_in_bytes", path / "memory.memsw.limit_in_bytes"]
+    files = [f for f in files if f.exists() or f.name == "memory.limit_in_bytes"]
+    try:
+        for file in files:
+            _write_limit(engine, file, str(value))
+    except SandboxError:
+        for file in reversed(files):
+            _write_limit(engine, file, str(value))
+
+
+def _limit_sandbox_v2(engine: SandboxEngine, *, cpu_quota: bool) -> None:
+    limits = engine.limits
     available = _words(CGROUP_ROOT / "cgroup.controllers")
     wanted = []
     for controller in LIMIT_CONTROLLERS:
@@ -1197,33 +1273,69 @@ def _limit_node_v2(node: SandboxNode, path: Path, limits: NodeLimits) -> None:
             wanted.append(controller)
         else:
             _warn_unbounded(controller)
-    # A child's limit files exist only for the controllers its parent enables for children.
-    control = CGROUP_ROOT / "cgroup.subtree_control"
-    for controller in wanted:
-        if controller not in _words(control):
-            _write_limit(node, control, f"+{controller}", check=False)
-    _make_cgroup(node, path)
+    # A cgroup's limit files exist only for the controllers its parent enables for children;
+    # the parents of the tree hold no process, as cgroup v2 requires of them.
+    top = CGROUP_ROOT / engine.cgroup.strip("/")
+    for parent in (CGROUP_ROOT, top, top / "containers", top / "engine"):
+        if parent != CGROUP_ROOT:
+            _make_cgroup(engine, parent)
+        control = parent / "cgroup.subtree_control"
+        for controller in wanted:
+            if controller not in _words(control):
+                _write_limit(engine, control, f"+{controller}", check=False)
+    _make_tree(engine, CGROUP_ROOT)
+    engines = [CGROUP_ROOT / engine.engine_cgroup(node).strip("/") for node in engine.nodes]
     if "memory" in wanted:
-        _write_limit(node, path / "memory.max", str(limits.memory_bytes))
-        if (path / "memory.swap.max").exists():  # no swap: it would not count in memory.max
-            _write_limit(node, path / "memory.swap.max", "0")
+        for path, value in [(top / "containers", limits.memory_bytes)] + [
+            (node, limits.engine_memory_bytes) for node in engines
+        ]:
+            _write_limit(engine, path / "memory.max", str(value))
+            if (path / "memory.swap.max").exists():  # no swap: it would not count in memory.max
+                _write_limit(engine, path / "memory.swap.max", "0")
     if "pids" in wanted:
-        _write_limit(node, path / "pids.max", str(limits.pids))
+        _write_limit(engine, top / "containers" / "pids.max", str(limits.pids))
+        for node in engines:
+            _write_limit(engine, node / "pids.max", str(limits.engine_pids))
     if "cpu" in wanted:
-        _write_limit(node, path / "cpu.max", f"{limits.cpu_quota_us} {CPU_PERIOD_US}")
+        _write_limit(engine, top / "engine" / "cpu.weight", str(ENGINE_CPU_SHARES * 100 // 1024))
+        if cpu_quota:
+            _write_limit(engine, top / "cpu.max", f"{limits.cpu_quota_us} {CPU_PERIOD_US}")
 
 
-def _make_cgroup(node: SandboxNode, path: Path) -> None:
+def _make_tree(engine: SandboxEngine, hierarchy: Path) -> None:
+    """The sandbox's cgroups in one hierarchy, parents first."""
+    top = hierarchy / engine.cgroup.strip("/")
+    _make_cgroup(engine, top)
+    hierarchical = top / "memory.use_hierarchy"  # v1, always 1 since Linux 5.11
+    if hierarchical.exists() and hierarchical.read_text().strip() != "1":
+        _write_limit(engine, hierarchical, "1")  # before its children: they inherit it
+    # Not "tasks": cgroup v1 has a file of that name in every cgroup.
+    for kind in ("containers", "engine"):
+        _make_cgroup(engine, top / kind)
+        for node in engine.nodes:
+            _make_cgroup(engine, top / kind / f"n{node.index}")
+
+
+def _engine_cgroup_procs(engine: SandboxEngine, node: SandboxNode) -> list[Path]:
+    """The cgroup.procs files of a node's engine cgroup, in each hierarchy that has one."""
+    path = engine.engine_cgroup(node).strip("/")
+    if _cgroup_v2():
+        return [CGROUP_ROOT / path / "cgroup.procs"]
+    hierarchies = {_v1_hierarchy(c) for c in (*LIMIT_CONTROLLERS, *ACCOUNTING_CONTROLLERS)}
+    return [h / path / "cgroup.procs" for h in sorted(h for h in hierarchies if h is not None)]
+
+
+def _make_cgroup(engine: SandboxEngine, path: Path) -> None:
     try:
         path.mkdir(exist_ok=True)
     except OSError as exc:
         raise SandboxError(
-            f"cannot limit the tasks of {node.netns}: creating the cgroup {path} failed: "
+            f"cannot limit sandbox {engine.name}: creating the cgroup {path} failed: "
             f"{exc.strerror or exc}"
         ) from exc
 
 
-def _write_limit(node: SandboxNode, path: Path, value: str, *, check: bool = True) -> None:
+def _write_limit(engine: SandboxEngine, path: Path, value: str, *, check: bool = True) -> None:
     """Write a cgroup file and read it back: a sandbox never runs with a limit silently
     missing (the file absent, the write refused or ignored)."""
     try:
@@ -1233,7 +1345,7 @@ def _write_limit(node: SandboxNode, path: Path, value: str, *, check: bool = Tru
             raise OSError(0, f"it reads {path.read_text().strip()!r} afterwards")
     except OSError as exc:
         raise SandboxError(
-            f"cannot limit the tasks of {node.netns}: writing {value!r} to {path} failed: "
+            f"cannot limit sandbox {engine.name}: writing {value!r} to {path} failed: "
             f"{exc.strerror or exc}"
         ) from exc
 
@@ -1248,8 +1360,15 @@ def _all_cgroup_names() -> set[str]:
     return names
 
 
+def _sandbox_cgroup(scope: str, name: str) -> str:
+    # Suffixed, so that no sandbox's name is a prefix of another's cgroup (names may hold "-").
+    return f"{scope}-{name}-sandbox"
+
+
 def _cgroup_dirs(scope: str, name: str) -> list[Path]:
-    pattern = re.compile(rf"^{re.escape(scope)}-{re.escape(name)}-n\d$")
+    """The sandbox's cgroup in every hierarchy (and the per-node parents of sandboxes started
+    before SandboxLimits)."""
+    pattern = re.compile(rf"^{re.escape(scope)}-{re.escape(name)}(-sandbox|-n\d)$")
     found: list[Path] = []
     with contextlib.suppress(OSError):
         for top in CGROUP_ROOT.iterdir():

@@ -79,13 +79,13 @@ def shim_sockets_of(engine: SandboxEngine) -> list[Path]:
 def assert_nothing_left(engine: SandboxEngine, *, links_before: set[str]) -> None:
     name = engine.name
     assert not live_pids_mentioning(str(engine.root) + "/"), "a process of the sandbox survived"
-    assert not live_pids_mentioning(f"-{name}-n"), "a process in the sandbox's cgroups survived"
+    assert not live_pids_mentioning(engine.cgroup), "a process in the sandbox's cgroups survived"
     assert name not in netns_list()
     mounts = Path("/proc/self/mountinfo").read_text()
     assert str(engine.root) not in mounts
     assert not engine.root.exists()
-    assert not list(Path("/sys/fs/cgroup").glob(f"*/*-{name}-n*"))
-    assert not list(Path("/sys/fs/cgroup").glob(f"*-{name}-n*"))
+    assert not list(Path("/sys/fs/cgroup").glob(f"*/*-{name}-*"))
+    assert not list(Path("/sys/fs/cgroup").glob(f"*-{name}-*"))
     assert host_links() <= links_before, "an interface appeared in the host namespace"
     assert name not in list_sandboxes(base_dir=engine.base_dir)
 

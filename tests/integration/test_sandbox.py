@@ -212,7 +212,7 @@ def test_it_leaves_nothing_behind_when_stopped(
     wait_for(engine, lambda p: len(p.running_tasks()) == 3, timeout=30, what="3 running")
     sockets = shim_sockets_of(engine)
     assert len(sockets) == 3 and all(s.exists() for s in sockets)
-    assert len(live_pids_mentioning(f"-{engine.name}-n")) >= 3  # the tasks, by cgroup
+    assert len(live_pids_mentioning(f"{engine.cgroup}/containers/")) >= 3  # the tasks
 
     started = time.monotonic()
     stop_sandbox(engine, base_dir=base_dir)
@@ -335,7 +335,7 @@ def test_it_runs_tasks_as_unprivileged_host_users_with_userns_remap(
     docker(engine, "docker service create --detach --name vote instavote/vote")
     wait_for(engine, lambda p: len(p.running_tasks()) == 1, timeout=30, what="1 running")
     uids = set()
-    for pid in live_pids_mentioning(f"-{engine.name}-n0/"):
+    for pid in live_pids_mentioning(f"{engine.cgroup}/containers/n0/"):
         status = Path(f"/proc/{pid}/status").read_text()
         uids.add(int(re.search(r"^Uid:\s+(\d+)", status, re.MULTILINE).group(1)))  # type: ignore[union-attr]
     assert uids and min(uids) >= 100000, uids

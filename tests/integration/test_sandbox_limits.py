@@ -1,15 +1,15 @@
-"""Aggregate limits per sandbox node: the tasks of a node share its cgroup parent's memory,
-pids and CPU limits, whatever the quotas on services and replicas allow one by one.
+"""A sandbox's aggregate limits: its tasks share its memory and pids limits, and its tasks and
+engines its CPU limit, whatever the quotas on services and replicas allow one by one.
 
-The engine tests start real sandboxes (root, dockerd...; see runner.sandbox.engine_available)
-with small limits and push each one with a service of the stand-in image; the others check the
-cgroup v2 and missing-controller paths on a fake cgroup tree.
+The tests start real sandboxes (root, dockerd...; see runner.sandbox.engine_available) with
+small limits and push each one with a service of the stand-in image. The engines' own place in
+the limits, and one budget for several nodes: test_sandbox_engine_limits.py; the cgroup tree on
+cgroup v2 and v1 and without some controllers, on fake trees: tests/runner/test_sandbox_cgroups.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,12 +20,10 @@ import runner.sandbox as sandbox_module
 from runner.execute import run_docker
 from runner.images import build_demo_images
 from runner.policy import PolicyLimits
-from runner.provider import node_limits
 from runner.sandbox import (
-    NodeLimits,
     SandboxEngine,
     SandboxError,
-    SandboxNode,
+    SandboxLimits,
     list_sandboxes,
     start_sandbox,
     stop_sandbox,
@@ -34,7 +32,7 @@ from runner.swarm import read_swarm
 
 CGROUP = Path("/sys/fs/cgroup")
 # cgroup v1 refuses a task CPU quota above its parent's: at least the policy's 0.25 CPU.
-LIMITS = NodeLimits(memory_mb=128, pids=100, cpu_percent=30)
+LIMITS = SandboxLimits(memory_mb=128, pids=100, cpu_percent=30)
 # What the command policy adds to every service a visitor creates.
 PER_TASK = PolicyLimits()
 # 30 sleeping children: 31 processes per task.
@@ -53,10 +51,16 @@ def v2() -> bool:
     return (CGROUP / "cgroup.controllers").exists()
 
 
-def parent_dir(engine: SandboxEngine, controller: str) -> Path:
-    """The node 0 cgroup parent's directory in the hierarchy holding controller."""
-    name = engine.nodes[0].cgroup_parent.strip("/")
+def sandbox_dir(engine: SandboxEngine, controller: str, below: str = "") -> Path:
+    """The sandbox's cgroup (or one below it) in the hierarchy holding controller."""
+    name = engine.cgroup.strip("/") + (f"/{below}" if below else "")
     return CGROUP / name if v2() else CGROUP / controller / name
+
+
+def parent_dir(engine: SandboxEngine, controller: str) -> Path:
+    """Where the sandbox's limit on controller is: on its tasks (memory and pids), or on its
+    tasks and engines together (CPU)."""
+    return sandbox_dir(engine, controller, "" if controller == "cpu" else "containers")
 
 
 def read(path: Path) -> str:
@@ -70,13 +74,13 @@ def keyed(path: Path) -> dict[str, int]:
 
 def cpu_usage_seconds(engine: SandboxEngine) -> float:
     if v2():
-        return keyed(parent_dir(engine, "cpu") / "cpu.stat")["usage_usec"] / 1e6
-    return int(read(parent_dir(engine, "cpuacct") / "cpuacct.usage")) / 1e9
+        return keyed(sandbox_dir(engine, "cpu") / "cpu.stat")["usage_usec"] / 1e6
+    return int(read(sandbox_dir(engine, "cpuacct") / "cpuacct.usage")) / 1e9
 
 
 def pids_in_parent(engine: SandboxEngine) -> int:
-    """Host processes whose pids cgroup is the node's parent or below (as `ps` counts them)."""
-    below = engine.nodes[0].cgroup_parent + "/"
+    """Host processes in the sandbox's tasks' pids cgroups (as `ps` counts them)."""
+    below = engine.cgroup + "/containers/"
     count = 0
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -123,10 +127,7 @@ def sample(seconds: float, probe: Callable[[], None], every: float = 0.1) -> Non
 
 
 def cgroup_dirs_of(engine: SandboxEngine) -> list[Path]:
-    return [
-        *CGROUP.glob(f"*-{engine.name}-n*"),
-        *CGROUP.glob(f"*/*-{engine.name}-n*"),
-    ]
+    return [*CGROUP.glob(f"*-{engine.name}-*"), *CGROUP.glob(f"*/*-{engine.name}-*")]
 
 
 @pytest.fixture
@@ -153,10 +154,13 @@ def test_the_limits_are_set_before_the_tasks_run_and_removed_with_the_sandbox(
         base_dir=sandboxes, images=build_demo_images(out_dir=images_dir), limits=LIMITS
     )
     try:
+        engine_memory, engine_pids = str(LIMITS.engine_memory_bytes), str(LIMITS.engine_pids)
         if v2():
             assert read(parent_dir(engine, "memory") / "memory.max") == str(128 * 2**20)
             assert read(parent_dir(engine, "pids") / "pids.max") == "100"
             assert read(parent_dir(engine, "cpu") / "cpu.max") == "30000 100000"
+            assert read(sandbox_dir(engine, "memory", "engine/n0") / "memory.max") == engine_memory
+            assert read(sandbox_dir(engine, "cpu", "engine") / "cpu.weight") == "400"
         else:
             memory = parent_dir(engine, "memory")
             assert read(memory / "memory.limit_in_bytes") == str(128 * 2**20)
@@ -168,11 +172,16 @@ def test_the_limits_are_set_before_the_tasks_run_and_removed_with_the_sandbox(
                 "30000",
                 "100000",
             )
-        # dockerd makes each task's cgroup below the parent, in every hierarchy.
+            engine_cgroup = sandbox_dir(engine, "memory", "engine/n0")
+            assert read(engine_cgroup / "memory.limit_in_bytes") == engine_memory
+            assert read(sandbox_dir(engine, "cpu", "engine") / "cpu.shares") == "4096"
+        assert read(sandbox_dir(engine, "pids", "engine/n0") / "pids.max") == engine_pids
+        # dockerd makes each task's cgroup below its node's parent, in every hierarchy.
         create(engine, "web", 2, *TASK_LIMITS, "instavote/vote")
         wait_running(engine, 2)
         for controller in ("memory", "pids", "cpu"):
-            tasks = [p for p in parent_dir(engine, controller).iterdir() if p.is_dir()]
+            node = sandbox_dir(engine, controller, "containers/n0")
+            tasks = [p for p in node.iterdir() if p.is_dir()]
             assert len(tasks) == 2, (controller, tasks)
         assert pids_in_parent(engine) >= 4  # each task's sh and httpd
         assert sandbox_module.load_sandbox(engine.name, base_dir=sandboxes).limits == LIMITS
@@ -187,19 +196,21 @@ def test_a_limit_that_cannot_be_set_fails_the_start_and_leaves_nothing(
     sandboxes: Path, images_dir: Path
 ) -> None:
     # The kernel refuses a pids.max above PID_MAX_LIMIT (4,194,304).
-    with pytest.raises(SandboxError, match=r"cannot limit the tasks of .*pids\.max"):
+    with pytest.raises(
+        SandboxError, match=r"^cannot limit sandbox toomany: writing '10000000' to .*/pids\.max"
+    ):
         start_sandbox(
             base_dir=sandboxes,
             name="toomany",
             images=build_demo_images(out_dir=images_dir),
-            limits=NodeLimits(pids=10_000_000),
+            limits=SandboxLimits(pids=10_000_000),
         )
     assert list_sandboxes(base_dir=sandboxes) == []
-    assert not [*CGROUP.glob("*-toomany-n*"), *CGROUP.glob("*/*-toomany-n*")]
+    assert not [*CGROUP.glob("*-toomany-*"), *CGROUP.glob("*/*-toomany-*")]
 
 
 @pytest.mark.engine
-def test_a_node_s_tasks_together_stay_within_its_pids_limit(limited: SandboxEngine) -> None:
+def test_a_sandbox_s_tasks_together_stay_within_its_pids_limit(limited: SandboxEngine) -> None:
     # 10 replicas of 31 processes each: 310 host processes without the aggregate limit.
     create(
         limited,
@@ -233,8 +244,8 @@ def test_a_node_s_tasks_together_stay_within_its_pids_limit(limited: SandboxEngi
 
 
 @pytest.mark.engine
-def test_a_node_s_busy_tasks_together_get_at_most_its_cpu_limit(limited: SandboxEngine) -> None:
-    # 4 tasks of 0.25 CPU each would take a whole CPU; the node may have 0.3 of one.
+def test_a_sandbox_s_busy_tasks_get_at_most_its_cpu_limit(limited: SandboxEngine) -> None:
+    # 4 tasks of 0.25 CPU each would take a whole CPU; the sandbox may have 0.3 of one.
     create(limited, "spin", 4, *TASK_LIMITS, "instavote/vote", "sh", "-c", "while :; do :; done")
     wait_running(limited, 4)
     time.sleep(1)  # past the tasks' start-up
@@ -245,7 +256,7 @@ def test_a_node_s_busy_tasks_together_get_at_most_its_cpu_limit(limited: Sandbox
     share = used / elapsed
     throttled = keyed(parent_dir(limited, "cpu") / "cpu.stat")["nr_throttled"] - throttled
     print(f"cpu: {used:.2f} CPU-s in {elapsed:.2f} s = {share:.2f} CPU (limit 0.30), ", end="")
-    print(f"the node throttled in {throttled} periods")
+    print(f"the sandbox throttled in {throttled} periods")
     assert share <= LIMITS.cpu_percent / 100 * 1.1
     # They did run. (On a busy machine they may get less than the limit, and not be throttled:
     # no tighter lower bound.)
@@ -253,13 +264,13 @@ def test_a_node_s_busy_tasks_together_get_at_most_its_cpu_limit(limited: Sandbox
 
 
 @pytest.mark.engine
-def test_a_node_s_tasks_are_oom_killed_at_its_memory_limit(limited: SandboxEngine) -> None:
+def test_a_sandbox_s_tasks_are_oom_killed_at_its_memory_limit(limited: SandboxEngine) -> None:
     memory = parent_dir(limited, "memory")
     # The aggregate limit must hold before tasks with no memory limit of their own may run.
     limit_file = memory / ("memory.max" if v2() else "memory.limit_in_bytes")
     assert int(read(limit_file)) == LIMITS.memory_bytes
     # busybox tail keeps all of a file with no newline in memory: it grows until killed. The
-    # tasks have no memory limit of their own: only the node's one can kill them.
+    # tasks have no memory limit of their own: only the sandbox's one can kill them.
     cpu_and_pids = (*TASK_LIMITS[:2], *TASK_LIMITS[4:])
     create(limited, "hog", 3, *cpu_and_pids, "instavote/vote", "/bin/busybox", "tail", "/dev/zero")
     usage = "memory.current" if v2() else "memory.usage_in_bytes"
@@ -287,73 +298,3 @@ def test_a_node_s_tasks_are_oom_killed_at_its_memory_limit(limited: SandboxEngin
     print(f"memory: at most {seen} bytes (limit {LIMITS.memory_bytes}), tasks: {states!r}")
     assert LIMITS.memory_bytes * 0.75 <= seen["node"] <= LIMITS.memory_bytes
     assert seen["tasks"] <= LIMITS.memory_bytes
-
-
-# -- cgroup v2 and missing controllers, on a fake tree ------------------------------------------
-
-
-def fake_node() -> SandboxNode:
-    return SandboxNode(
-        index=0, netns="cnx-sbx-1-n0", ip="", root=Path("/nonexistent"), cgroup_parent="/cnx-n0"
-    )
-
-
-@pytest.fixture
-def cgroup_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A stand-in CGROUP_ROOT (a folder), with no warning given yet in this process."""
-    monkeypatch.setattr(sandbox_module, "CGROUP_ROOT", tmp_path)
-    monkeypatch.setattr(sandbox_module, "_warned_unbounded", set())
-    return tmp_path
-
-
-def test_on_cgroup_v2_it_enables_the_controllers_and_writes_the_limits(
-    cgroup_root: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    (cgroup_root / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
-    (cgroup_root / "cgroup.subtree_control").write_text("")
-    (cgroup_root / "cnx-n0").mkdir()
-    (cgroup_root / "cnx-n0" / "memory.swap.max").write_text("max\n")
-
-    sandbox_module._limit_node(fake_node(), LIMITS)
-
-    parent = cgroup_root / "cnx-n0"
-    assert read(cgroup_root / "cgroup.subtree_control") == "+cpu"  # the last of three writes
-    assert read(parent / "memory.max") == str(128 * 2**20)
-    assert read(parent / "memory.swap.max") == "0"
-    assert read(parent / "pids.max") == "100"
-    assert read(parent / "cpu.max") == "30000 100000"
-    assert not caplog.records
-    assert sandbox_module.missing_limit_controllers() == []
-
-
-def test_a_controller_the_machine_lacks_is_skipped_with_one_warning(
-    cgroup_root: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    (cgroup_root / "cgroup.controllers").write_text("cpu memory\n")
-    (cgroup_root / "cgroup.subtree_control").write_text("cpu memory\n")
-
-    with caplog.at_level(logging.WARNING, logger="runner.sandbox"):
-        sandbox_module._limit_node(fake_node(), LIMITS)
-        sandbox_module._limit_node(fake_node(), LIMITS)
-
-    assert [r.getMessage() for r in caplog.records] == [
-        f"this machine has no pids cgroup controller under {cgroup_root}: sandbox nodes run "
-        "without an aggregate process limit (each task keeps its own)"
-    ]
-    assert not (cgroup_root / "cnx-n0" / "pids.max").exists()
-    assert read(cgroup_root / "cnx-n0" / "memory.max") == str(128 * 2**20)
-    assert sandbox_module.missing_limit_controllers() == ["pids"]
-
-
-def test_the_limits_are_positive_whole_numbers() -> None:
-    assert NodeLimits() == NodeLimits(memory_mb=512, pids=1024, cpu_percent=100)
-    for bad in ({"pids": 0}, {"memory_mb": -1}, {"cpu_percent": 0.5}, {"pids": True}):
-        with pytest.raises(ValueError, match="must be a positive integer"):
-            NodeLimits(**bad)  # type: ignore[arg-type]
-
-
-def test_the_provider_passes_the_settings(settings) -> None:
-    settings.RUNNER_SANDBOX_MEMORY_MB = 300
-    settings.RUNNER_SANDBOX_PIDS = 700
-    settings.RUNNER_SANDBOX_CPU_PERCENT = 40
-    assert node_limits() == NodeLimits(memory_mb=300, pids=700, cpu_percent=40)
