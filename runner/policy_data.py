@@ -471,7 +471,8 @@ def check_user(value: str, flag: str, limits: PolicyLimits) -> None:
     if any(part == "root" or (part.isdigit() and int(part) == 0) for part in parts):
         raise Refused(
             "root-user",
-            f"Running as root is not allowed: choose another user ({flag} {show(value)}).",
+            f"Asking for root is not allowed: choose another user ({flag} {show(value)}), or "
+            "leave the option out to run as the image's own user.",
         )
 
 
