@@ -42,6 +42,7 @@ from .importing import (
 )
 from .importing.checks import slug_problem
 from .importing.decoding import check_size, check_text, describe_size
+from .importing.overwrites import IMPORT_LOG_PREFIX
 from .importing.parse import MAX_DAY_NUMBER
 from .importing.preview import NOTES_PER_TALK, DayPreview, day_previews
 from .importing.removals import stored_fingerprint
@@ -343,6 +344,8 @@ def _render_preview(
             "result": result,
             "days": days,
             "removing": [day for day in days if day.removals],
+            "overwriting": [day for day in days if day.overwrites],
+            "overwritten_edits": sum(day.overwrites.edited for day in days),
             # The stored days as this preview shows them: confirming asks again if they
             # changed in any way meanwhile (see save_days).
             "removals_seen": stored_fingerprint([day.doc for day in days]),
@@ -357,9 +360,9 @@ def _render_preview(
     )
 
 
-# Each imported day is one entry in the admin's log of edits (who, when, from what, how much),
-# which is also what the per-editor rate limit counts: in the database, so every process agrees.
-IMPORT_LOG_PREFIX = "Imported from "
+# Each imported day is one entry in the admin's log of edits (who, when, from what, how much,
+# starting with IMPORT_LOG_PREFIX), which is also what the per-editor rate limit counts: in the
+# database, so every process agrees; and the preview marks the texts edited since.
 IMPORTS_PER_HOUR = 30
 
 

@@ -1,5 +1,6 @@
 """What the admin's import preview shows: each day's structure, cut short on large documents,
-and what importing it would change in the stored day.
+and what importing it would change in the stored day: what it removes, and the stored texts it
+replaces with the file's.
 
 A preview of 100,000 notes would be megabytes of HTML that nobody reads: each talk shows its
 first ``NOTES_PER_TALK`` notes (depth first), the whole preview at most ``MAX_SHOWN_NOTES``,
@@ -14,6 +15,8 @@ from ..documents import DayDoc, HighlightDoc, SnippetDoc, TalkDoc
 from ..models import Conference, Day
 from .checks import conference_changes
 from .detect import find_links
+from .landing import land
+from .overwrites import Overwrites, overwrites
 from .removals import Removals, removals
 from .result import ParseResult
 from .service import day_stats
@@ -53,6 +56,7 @@ class DayPreview:
     hidden_talks: int
     hidden_notes: int  # in all, shown talks' and hidden talks'
     removals: Removals
+    overwrites: Overwrites  # the stored texts the file's replace
     conference_changes: list[str] = field(default_factory=list)  # in words
     missing_permissions: list[str] = field(default_factory=list)
 
@@ -104,6 +108,7 @@ def day_previews(result: ParseResult) -> list[DayPreview]:
     for doc in result.days:
         conference = Conference.objects.filter(slug=doc.conference.slug).first()
         existing = conference.days.filter(number=doc.number).first() if conference else None
+        landing = land(doc, existing) if existing else None
         talks, hidden = [], 0
         for index, talk in enumerate(doc.talks):
             total = _count(talk.highlights)
@@ -124,7 +129,8 @@ def day_previews(result: ParseResult) -> list[DayPreview]:
                 talks=talks,
                 hidden_talks=max(0, len(doc.talks) - MAX_SHOWN_TALKS),
                 hidden_notes=hidden,
-                removals=removals(doc, existing),
+                removals=removals(doc, existing, landing),
+                overwrites=overwrites(doc, existing, landing),
             )
         )
     return previews

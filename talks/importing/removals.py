@@ -2,7 +2,7 @@
 
 ``save_day`` matches talks by slug and notes, blocks and lines by what they say among their
 siblings (``talks.matching``), and removes what the document no longer has. ``removals`` asks
-``talks.matching`` the same over the stored rows, read once per table, so the preview and the
+the same over the stored rows (``landing.land``: read once per table), so the preview and the
 import command can say what would go, naming it, and ask before it does.
 """
 
@@ -13,11 +13,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Value
-
 from .. import matching
 from ..documents import DAY_TEXT_FIELDS, DayDoc
 from ..models import Conference, Day, Highlight, Snippet, SnippetLine, Talk
+from .landing import Landing, land
 
 _LABELS = {
     "title": "title",
@@ -195,8 +194,9 @@ def _short(text: str) -> str:
     return text if len(text) <= SHORT else text[: SHORT - 1].rstrip() + "…"
 
 
-def removals(doc: DayDoc, day: Day | None) -> Removals:
-    """What saving ``doc`` over ``day`` (None: a new day) would remove or leave as stored."""
+def removals(doc: DayDoc, day: Day | None, landing: Landing | None = None) -> Removals:
+    """What saving ``doc`` over ``day`` (None: a new day) would remove or leave as stored;
+    ``landing``, when given, is ``land(doc, day)`` already read."""
     found = Removals()
     if day is None:
         return found
@@ -207,70 +207,32 @@ def removals(doc: DayDoc, day: Day | None) -> Removals:
         if name not in doc.absent and name != "title"
         and getattr(day, name) and getattr(day, name) != getattr(doc, name)
     )  # fmt: skip
-    stored = Talk.objects.filter(day=day).order_by("position", "pk")
-    talks = {slug: (pk, title) for slug, pk, title in stored.values_list("slug", "pk", "title")}
-    kept_talks = [(talks[talk.slug][0], talk) for talk in doc.talks if talk.slug in talks]
-    kept_talk_pks = {pk for pk, _ in kept_talks}
-    gone_talks = [(pk, title) for pk, title in talks.values() if pk not in kept_talk_pks]
+    landing = landing or land(doc, day)
+    kept_talk_pks = {pk for pk, _ in landing.kept_talks}
+    gone_talks = [(pk, title) for pk, title in landing.talks.values() if pk not in kept_talk_pks]
     found.talks = [title for _, title in gone_talks]
     found.talk_pks = sorted(pk for pk, _ in gone_talks)
 
-    notes = {
-        pk: (matching.StoredNote(pk, talk_id, parent_id, position, text), resolved)
-        for pk, talk_id, parent_id, position, text, resolved in Highlight.objects.filter(
-            talk__day=day
-        )
-        .order_by()
-        .values_list("pk", "talk_id", "parent_id", "position", "text", "resolved_at")
-    }
-    kept_notes = set(matching.notes([note for note, _ in notes.values()], kept_talks).values())
-    in_day_order = _day_order(
-        [note for note, _ in notes.values()], [pk for pk, _ in talks.values()]
-    )
+    notes = list(landing.notes.values())
+    kept_notes = set(landing.note_landing.values())
+    in_day_order = _day_order(notes, [pk for pk, _ in landing.talks.values()])
     gone = [note for note in in_day_order if note.pk not in kept_notes]
     found.note_pks = [note.pk for note in gone]
     found.note_texts = [note.text for note in gone]
-    found.answers = sum(1 for note in gone if notes[note.pk][1])
+    found.answers = sum(1 for note in gone if landing.details[note.pk].resolved_at)
 
-    lines = SnippetLine.objects.filter(snippet__talk__day=day).order_by()
-    if _runs_are_recorded():
-        lines = lines.annotate(runs_count=Count("runs"))
-    else:
-        lines = lines.annotate(runs_count=Value(0))
-    runs: dict[int, int] = {}
-    stored_lines = []
-    for pk, snippet_id, position, command, count in lines.values_list(
-        "pk", "snippet_id", "position", "command", "runs_count"
-    ):
-        stored_lines.append(matching.StoredLine(pk, snippet_id, position, command))
-        runs[pk] = count
-    commands: dict[int, list[str]] = {}
-    for line in sorted(stored_lines, key=lambda line: (line.position, line.pk)):
-        commands.setdefault(line.snippet_id, []).append(line.command)
-    blocks = [
-        matching.StoredBlock(pk, talk_id, position, caption, tuple(commands.get(pk, ())))
-        for pk, talk_id, position, caption in Snippet.objects.filter(talk__day=day)
-        .order_by()
-        .values_list("pk", "talk_id", "position", "caption")
-    ]
-    landing = matching.blocks(blocks, kept_talks)
-    # Every block of the notes, in the order saving places them (None: a new block), as a line
-    # may move to any of them (matching.lines).
-    every_block = [
-        (landing.get(id(block)), block)
-        for talk in doc.talks
-        for _, block in matching.blocks_of(talk)
-    ]
-    kept_block_pks = {pk for pk, _ in every_block if pk is not None}
-    found.snippet_pks = sorted(block.pk for block in blocks if block.pk not in kept_block_pks)
-    kept_lines = set(matching.lines(stored_lines, every_block).values())
+    kept_block_pks = {pk for pk, _ in landing.every_block if pk is not None}
+    found.snippet_pks = sorted(
+        block.pk for block in landing.blocks if block.pk not in kept_block_pks
+    )
+    kept_lines = set(landing.line_landing.values())
     gone_lines = sorted(
-        (line for line in stored_lines if line.pk not in kept_lines),
+        (line for line in landing.lines if line.pk not in kept_lines),
         key=lambda line: (line.snippet_id, line.position, line.pk),
     )
     found.line_pks = [line.pk for line in gone_lines]
     found.commands = [line.command for line in gone_lines]
-    found.runs = sum(runs[line.pk] for line in gone_lines)
+    found.runs = sum(landing.runs[line.pk] for line in gone_lines)
     return found
 
 
@@ -287,8 +249,3 @@ def _day_order(notes: list[matching.StoredNote], talk_pks: list[int]) -> list[ma
 
 def _labels(names: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(_LABELS[name] for name in names))
-
-
-def _runs_are_recorded() -> bool:
-    """The runner records runs against lines (``SnippetLine.runs``); notes work without it."""
-    return any(rel.get_accessor_name() == "runs" for rel in SnippetLine._meta.related_objects)

@@ -1,5 +1,6 @@
 """Pasted text keeps to the admin's pages: the import preview wraps a long word instead of
-widening the page, and the Markdown preview shows lists as readers see them, not as forms.css
+widening the page (in what it holds and in the stored texts it would replace), and the Markdown
+preview shows lists as readers see them, not as forms.css
 lays out the lists of an aligned form (static/css/admin-import.css, admin-preview.css)."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from talks.importing import import_notes
 from tests.e2e.conftest import editors_page
 
 pytestmark = pytest.mark.browser
@@ -38,6 +40,21 @@ def test_it_wraps_a_long_word_in_the_import_preview(pages, staff_user, settings)
     # The command line keeps its one line and scrolls inside its own box.
     command = page.locator(".import-snippet pre")
     assert command.evaluate("pre => pre.scrollWidth > pre.clientWidth")
+
+
+def test_it_wraps_long_words_in_the_stored_texts_an_import_replaces(pages, staff_user, settings):
+    import_notes(NOTES.replace("## Keynote", f"## Keynote {LONG_WORD}"))
+    page = editors_page(pages, staff_user, settings, width=480)
+    page.goto("/admin/talks/day/import/")
+    edited = NOTES.replace("## Keynote", f"## Keynote {LONG_WORD}").replace(
+        "for details", "for the details"
+    )
+    page.get_by_label("Or paste the notes").fill(edited.replace(LONG_WORD, LONG_WORD + "y", 1))
+    page.get_by_role("button", name="Preview").click()
+    replaced = page.locator(".import-overwrites")
+    expect(replaced).to_contain_text("for the details")
+    expect(replaced.locator("h5")).to_contain_text(LONG_WORD[:100])  # the talk, as stored
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_it_shows_lists_as_lists_in_the_markdown_preview(pages, staff_user, settings, demo_day):
