@@ -18,6 +18,8 @@ from .checks import (
 )
 from .decoding import NotesInputError
 from .detect import find_links
+from .landing import land
+from .overwrites import Overwrites, overwrites
 from .parse import ImportOptions, parse_notes
 from .removals import Removals, removals, stored_fingerprint
 from .result import ParseResult
@@ -232,6 +234,20 @@ def planned_removals(days: list[DayDoc]) -> list[tuple[DayDoc, Removals]]:
     for doc in days:
         day = Day.objects.filter(conference__slug=doc.conference.slug, number=doc.number).first()
         found = removals(doc, day)
+        if found:
+            planned.append((doc, found))
+    return planned
+
+
+def planned_overwrites(days: list[DayDoc]) -> list[tuple[DayDoc, Overwrites]]:
+    """The days whose stored texts saving ``days`` would replace, with which (as the admin's
+    preview lists them)."""
+    planned = []
+    for doc in days:
+        day = Day.objects.filter(conference__slug=doc.conference.slug, number=doc.number).first()
+        if day is None:
+            continue
+        found = overwrites(doc, day, land(doc, day))
         if found:
             planned.append((doc, found))
     return planned

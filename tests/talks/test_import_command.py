@@ -37,6 +37,20 @@ def test_it_saves_nothing_on_a_dry_run(db):
     assert Highlight.objects.count() == 0
 
 
+def test_a_dry_run_lists_the_stored_texts_it_would_replace(db):
+    run(str(SEED), "--starts-on", "2016-06-19")
+    note = Highlight.objects.get(text__startswith="Docker for Mac Beta is now open")
+    Highlight.objects.filter(pk=note.pk).update(text=note.text.replace("Beta", "beta", 1))
+    out, _ = run(str(SEED), "--dry-run")
+    assert (
+        "Importing would replace 1 stored text of “DockerCon 2016 Highlights Day 1” with the "
+        "file's:\n"
+    ) in out
+    assert f"  Keynote highlights · Note #{note.pk}: “Docker for Mac [beta] is now open" in out
+    assert "” → “Docker for Mac [Beta] is now open" in out
+    assert Highlight.objects.get(pk=note.pk).text.startswith("Docker for Mac beta")  # not saved
+
+
 def test_it_reads_standard_input_and_prints_warnings_with_line_numbers(db, monkeypatch):
     text = "Conf 2020 Day 1\n\n• a note before any talk\n"
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))

@@ -21,6 +21,7 @@ from talks.importing import (
     day_stats,
     decode_notes,
     import_notes,
+    planned_overwrites,
     planned_removals,
 )
 from talks.importing.blocks import LIMITS
@@ -175,6 +176,22 @@ class Command(BaseCommand):
                 f"{'; '.join(changes)}."
             )
         if options["dry_run"]:
+            for doc, replaced in planned_overwrites(outcome.days):
+                self.stdout.write(
+                    f"Importing would replace {replaced.count} stored text"
+                    f"{'s' if replaced.count != 1 else ''} of “{doc.title}” with the file's"
+                    f"{f' ({replaced.edited} edited in the admin)' if replaced.edited else ''}:"
+                )
+                for group in replaced.groups:
+                    for item in group.items:
+                        for change in item.changes:
+                            what = f"{item.label}{f' ({change.name})' if change.name else ''}"
+                            self.stdout.write(
+                                f"  {group.heading} · {what}: “{_marked(change.before)}” → "
+                                f"“{_marked(change.after)}”"
+                            )
+                if replaced.hidden:
+                    self.stdout.write(f"  … and {replaced.hidden} more.")
             for doc, found in planned_removals(outcome.days):
                 self.stdout.write(
                     f"Importing would remove from “{doc.title}”: {found.describe()}"
@@ -217,3 +234,8 @@ class Command(BaseCommand):
             raise CommandError(f"{name}: {error}") from None
         except OSError as error:
             raise CommandError(f"{name}: cannot be read ({error.strerror}).") from None
+
+
+def _marked(parts) -> str:
+    """One side of a before → after, its changed words in [brackets], as wdiff shows them."""
+    return " ".join(f"[{part.text}]" if part.changed else part.text for part in parts)
