@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cached_property
 from typing import Any
 
 from django import forms
@@ -54,6 +55,11 @@ class ConflictCheckedForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk is not None and not self.is_bound:
             self.initial["seen"] = edit_digest(self.instance, self.related)
+
+    @cached_property
+    def changed_data(self) -> list[str]:
+        """The digest is no field of the object: never "changed" in the admin's history."""
+        return [name for name in super().changed_data if name != "seen"]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
