@@ -80,6 +80,7 @@ def picture_to_data(picture: SwarmPicture, *, at: datetime) -> dict[str, Any]:
                 "update": s.update_state,
                 "message": s.update_message,
                 "ports": list(s.published_ports),
+                "started": s.update_started_at.isoformat() if s.update_started_at else None,
             }
             for s in picture.services
         ],
@@ -93,6 +94,7 @@ def picture_to_data(picture: SwarmPicture, *, at: datetime) -> dict[str, Any]:
                 t.state,
                 t.error or t.message,
                 t.updated_at.isoformat() if t.updated_at else None,
+                t.created_at.isoformat() if t.created_at else None,
             ]
             for t in (*live, *history)
         ],
@@ -126,6 +128,7 @@ def picture_from_data(data: dict[str, Any]) -> tuple[SwarmPicture, datetime]:
             update_state=s["update"],
             update_message=s["message"],
             published_ports=tuple(s["ports"]),
+            update_started_at=_parse(s.get("started")),  # not in pictures stored before
         )
         for s in data.get("services", [])
     ]
@@ -143,9 +146,10 @@ def picture_from_data(data: dict[str, Any]) -> tuple[SwarmPicture, datetime]:
             message=message or "",
             error=None,
             updated_at=_parse(updated),
+            created_at=_parse(created[0]) if created else None,  # not in older pictures
         )
-        for i, (service, slot, node, image, desired, state, message, updated) in enumerate(
-            data.get("tasks", [])
+        for i, (service, slot, node, image, desired, state, message, updated, *created) in (
+            enumerate(data.get("tasks", []))
         )
     ]
     at = _parse(data.get("at")) or datetime.now(UTC)
@@ -374,7 +378,7 @@ def settled(picture: SwarmPicture) -> bool:
         running = [
             t
             for t in picture.running_tasks(service.name)
-            if t.node_hostname in ready and t.image == service.image
+            if t.node_hostname in ready and t.is_current(service)
         ]
         if len(running) != service.replicas:
             return False
@@ -503,7 +507,7 @@ def newest_error(picture: SwarmPicture, service_name: str) -> str:
         if t.service_name == service_name
         and t.state in FAILING
         and t.error
-        and (service is None or t.image == service.image)
+        and (service is None or t.is_current(service))
     ]
     if not failed:
         return ""
@@ -687,7 +691,7 @@ def progress_of(picture: SwarmPicture, service_name: str, *, kind: str, at: date
     live = [t for t in mine if t.desired_state in WANTED]
     stopping = [t for t in mine if t.desired_state in TERMINAL]
     running = [t for t in live if t.state == "running"]
-    current = [t for t in running if t.image == service.image]
+    current = [t for t in running if t.is_current(service)]
     total = service.replicas if service.replicas is not None else len(running)
     base = Progress(
         service=service_name,
@@ -749,7 +753,7 @@ def _update_slots(
         if t.node_hostname is not None and t.node_hostname not in ready:
             continue
         key = t.slot if t.slot is not None else t.node_hostname
-        new = t.image == service.image
+        new = t.is_current(service)
         if new and t.desired_state in WANTED:
             where = "updated" if t.state == "running" else "in flight"
         elif not new and t.desired_state in TERMINAL:

@@ -51,6 +51,7 @@ class SwarmService:
     update_state: str | None  # "updating", "completed", "paused", "rollback_started", ...
     update_message: str | None
     published_ports: tuple[str, ...]  # e.g. ("8080->80/tcp",)
+    update_started_at: datetime | None = None  # when its latest rolling update began
 
 
 @dataclass(frozen=True)
@@ -69,10 +70,21 @@ class SwarmTask:
     message: str
     error: str | None
     updated_at: datetime | None
+    created_at: datetime | None = None
 
     @property
     def running(self) -> bool:
         return self.state == "running" and self.desired_state == "running"
+
+    def is_current(self, service: SwarmService) -> bool:
+        """Whether this task runs the service's current spec: its image, and, once a rolling
+        update has begun, made for it. An update that keeps the image (`--force`, or other
+        settings) replaces every task with one of the same image: by image alone, all of
+        them looked updated from the start."""
+        if self.image != service.image:
+            return False
+        started, created = service.update_started_at, self.created_at
+        return started is None or created is None or created >= started
 
 
 @dataclass(frozen=True)
@@ -92,10 +104,10 @@ class SwarmPicture:
         ]
 
     def update_progress(self, service_name: str) -> tuple[int, int]:
-        """(tasks already running the service's current image, desired task count)."""
+        """(tasks already running the service's current spec, desired task count)."""
         service = next(s for s in self.services if s.name == service_name)
         running = self.running_tasks(service_name)
-        done = sum(1 for t in running if t.image == service.image)
+        done = sum(1 for t in running if t.is_current(service))
         total = service.replicas if service.replicas is not None else len(running)
         return done, total
 
@@ -240,6 +252,7 @@ def _service(raw: dict[str, Any]) -> SwarmService:
         update_delay=int(update.get("Delay", 0)) / 1e9,
         update_state=status.get("State"),
         update_message=status.get("Message"),
+        update_started_at=_parse_time(status.get("StartedAt")),
         published_ports=tuple(
             f"{p.get('PublishedPort')}->{p.get('TargetPort')}/{p.get('Protocol', 'tcp')}"
             for p in ports
@@ -264,6 +277,7 @@ def _task(raw: dict[str, Any], services: dict[str, str], hostnames: dict[str, st
         message=status.get("Message", ""),
         error=status.get("Err") or None,
         updated_at=_parse_time(raw.get("UpdatedAt")),
+        created_at=_parse_time(raw.get("CreatedAt")),
     )
 
 

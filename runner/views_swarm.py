@@ -66,10 +66,16 @@ def swarm_context(request: HttpRequest, *, block: int) -> dict:
         else []
     )
     in_flight = [run for run in recent if not run.finished]
+    view = None
+    if sandbox is not None and sandbox.picture:
+        picture, at = picture_from_data(sandbox.picture)
+        view = swarm_view(picture, at=at)
     progress = [Progress.from_data(run.progress, now=now) for run in in_flight if run.progress]
     if not in_flight and sandbox is not None:
         # Once nothing is in flight, the last run's final figures stay a little while, if they
-        # are of this sandbox's swarm (after a reset they would describe one that is gone).
+        # are of this sandbox's swarm (after a reset they would describe one that is gone),
+        # and not contradicted by it: a run that stopped waiting left figures of an update
+        # under way, which the swarm, followed since, may have finished.
         lately = now - timedelta(seconds=SHOW_FINISHED_PROGRESS)
         last = next((run for run in recent if run.finished and run.progress), None)
         if (
@@ -78,15 +84,13 @@ def swarm_context(request: HttpRequest, *, block: int) -> dict:
             and last.finished_at
             and last.finished_at > lately
         ):
-            progress = [Progress.from_data(last.progress, now=now)]
+            final = Progress.from_data(last.progress, now=now)
+            if final.finished or not (view and view.settled):
+                progress = [final]
     # A visitor whose sandbox the reaper removed is told so, not "no sandbox yet": their
     # services went with it (one query more, only for a visitor who has none now).
     errors = Sandbox.objects.filter(visitor=key).order_by("-created_at").values_list("error")
     expired = bool(key and sandbox is None and errors.first() == (Sandbox.EXPIRED,))
-    view = None
-    if sandbox is not None and sandbox.picture:
-        picture, at = picture_from_data(sandbox.picture)
-        view = swarm_view(picture, at=at)
     status = RunnerStatus.current()
     can_run = bool(status and status.available and status.is_fresh()) and may_run(request)
     context = {

@@ -95,3 +95,35 @@ def test_the_page_polls_while_a_moving_swarm_is_followed(client, runner_up):
 
     Sandbox.objects.filter(pk=sandbox.pk).update(picture=stored(at_rest()))
     assert visitor.get("/swarm/", {"block": 3}, **HX).status_code == 286  # at rest
+
+
+def test_a_stopped_runs_figures_go_once_the_swarm_it_left_has_settled(client, runner_up):
+    """Its last figures were of an update under way: beside a settled picture they said
+    "rolling update in progress" for another minute."""
+    from runner.models import Run
+    from runner.picture import progress_of
+    from tests.factories import lone_line
+
+    updating = moving()
+    vote = updating.services[0]
+    updating = SwarmPicture(
+        nodes=updating.nodes,
+        services=[type(vote)(**{**vote.__dict__, "update_state": "updating"})],
+        tasks=updating.tasks,
+    )
+    sandbox = give_sandbox(KEY, nodes=1, picture=at_rest())
+    Run.objects.create(
+        snippet_line=lone_line("docker service update --force vote"),
+        visitor=KEY,
+        sandbox=sandbox,
+        line="docker service update --force vote",
+        status=Run.Status.SUCCEEDED,
+        finished_at=timezone.now(),
+        progress=progress_of(updating, "vote", kind="update", at=timezone.now()).to_data(),
+    )
+    visitor = as_visitor(client, KEY)
+    settled = visitor.get("/swarm/", {"block": 3}, **HX).content.decode()
+    assert "rolling update in progress" not in settled
+    Sandbox.objects.filter(pk=sandbox.pk).update(picture=stored(moving()))
+    still = visitor.get("/swarm/", {"block": 3}, **HX).content.decode()
+    assert "rolling update in progress" in still

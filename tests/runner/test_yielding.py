@@ -56,7 +56,7 @@ def test_it_stops_waiting_when_a_job_waits_for_a_worker(quick):
     job_waiting(seconds=30)
     run, took = execute("docker service scale vote=2")
     assert run.status == Run.Status.SUCCEEDED
-    assert took < 2.5, took  # not the 3 s bound
+    assert took < 3, took  # before the 3 s bound (the message says why)
     assert run.converged.startswith("Stopped waiting after")
     assert "so that other commands waiting for the runner could start" in run.converged
     assert "vote: 1/2 tasks running" in run.converged
