@@ -10,6 +10,7 @@ answer, tags and anchor, and a command line its run history, across re-imports.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from django.db import connections, router, transaction
@@ -130,12 +131,22 @@ def _upsert(model, lookup: dict, values: dict, report: SaveReport):
     return obj
 
 
+_SEPARATORS = re.compile(r"[\s_-]+")
+
+
+def _loose(name: str) -> str:
+    """A tag's name with case, spaces, hyphens and underscores set aside: "Swarm Mode",
+    "swarm-mode" and "swarm_mode" are one tag."""
+    return _SEPARATORS.sub("-", name.casefold()).strip("-")
+
+
 class _TagCache:
     """Tags by name (ignoring case) or slug, fetched once per save and created on first use.
 
     A tag renamed in the admin keeps its slug, and one may be given a slug of its own: a name
     is looked up as a name first, then by its slug, so an existing tag is reused, never
-    created twice (names and slugs are both unique).
+    created twice. A slug made from another name is no match, though: "hot" is not the tag
+    "🔥hot", whose slug is "hot" too; the new tag gets a slug of its own (Tag.save).
     """
 
     def __init__(self) -> None:
@@ -146,10 +157,12 @@ class _TagCache:
     def ids(self, names: list[str]) -> set[int]:
         wanted = set()
         for name in names:
-            slug = tag_slug(name)
-            tag = self._by_name.get(name.casefold()) or self._by_slug.get(slug)
+            tag = self._by_name.get(name.casefold())
+            if tag is None and (found := self._by_slug.get(tag_slug(name))) is not None:
+                renamed = found.slug != tag_slug(found.name)  # or given a slug of its own
+                tag = found if renamed or _loose(found.name) == _loose(name) else None
             if tag is None:
-                tag = Tag.objects.create(name=name, slug=slug)
+                tag = Tag.objects.create(name=name)
                 self._by_slug[tag.slug] = tag
                 self._by_name[name.casefold()] = tag
             wanted.add(tag.pk)

@@ -265,8 +265,12 @@ class Tag(models.Model):
         return self.name
 
     def save(self, *args, **kwargs) -> None:
-        if not self.slug:
-            self.slug = tag_slug(self.name)
+        if not self.slug:  # one of its own: "🔥hot" and "hot" both slugify to "hot"
+            base = tag_slug(self.name)
+            self.slug, n = base, 1
+            while Tag.objects.filter(slug=self.slug).exclude(pk=self.pk).exists():
+                n += 1
+                self.slug = f"{base[: 60 - len(str(n)) - 1]}-{n}"
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:

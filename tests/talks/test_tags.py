@@ -114,3 +114,30 @@ def test_an_import_keeps_tags_of_any_script(db):
         f"## Talk {{tags={long_name}}}\n"
     )
     assert any("longer than 60 characters" in str(w) for w in refused.result.warnings)
+
+
+def test_a_tag_is_not_taken_for_another_whose_address_is_the_same(db):
+    """ "hot" was imported as the tag "🔥hot" (both slugify to "hot"), without a word."""
+    from talks.importing import import_notes
+
+    import_notes(
+        "---\nconference: Tag Conf 2026\n---\n# Tag Conf 2026 Day 1\n## Keynote\n"
+        '- fire {tags="🔥hot"}\n- spaced {tags="a b"}\n'
+    )
+    import_notes(
+        "---\nconference: Tag Conf 2026\n---\n# Tag Conf 2026 Day 2\n## Keynote\n"
+        "- plain {tags=hot}\n- hyphened {tags=a-b}\n"
+    )
+    assert Highlight.objects.get(text="plain").tags.get().name == "hot"
+    assert Highlight.objects.get(text="fire").tags.get().name == "🔥hot"
+    assert len({tag.slug for tag in Tag.objects.all()}) == Tag.objects.count()  # each its own
+    # Case, spaces and hyphens aside, a name is the same tag.
+    assert Highlight.objects.get(text="hyphened").tags.get().name == "a b"
+
+
+def test_a_renamed_tag_is_still_found_by_its_slug(db):
+    from talks.documents import _TagCache
+
+    renamed = Tag.objects.create(name="swarm")
+    Tag.objects.filter(pk=renamed.pk).update(name="Swarm Mode")  # the slug stays "swarm"
+    assert _TagCache().ids(["swarm"]) == {renamed.pk}
