@@ -650,13 +650,28 @@ def _others_waiting(began: float) -> bool:
     held both workers for two minutes while a third visitor's `docker service ls` waited."""
     if time.monotonic() - began < YIELD_AFTER_SECONDS:
         return False
+    from .tasks import follow_swarm
+
     cutoff = timezone.now() - timedelta(seconds=YIELD_AFTER_SECONDS)
-    return DBTaskResult.objects.ready().filter(enqueued_at__lt=cutoff).exists()
+    jobs = DBTaskResult.objects.ready().filter(enqueued_at__lt=cutoff)
+    # Not the picture's own reads: a worker waiting for a swarm keeps its picture itself.
+    waiting = jobs.exclude(task_path=follow_swarm.module_path).count()
+    if not waiting:
+        return False
+    # A worker that stopped waiting a moment ago is about to take a job: one waiting job
+    # made every waiting worker stop (one is enough).
+    lately = timezone.now() - timedelta(seconds=FREED_SECONDS)
+    freed = Run.objects.filter(finished_at__gte=lately, converged__startswith=STOPPED_WAITING)
+    return waiting > freed.count()
+
+
+STOPPED_WAITING = "Stopped waiting after"
+FREED_SECONDS = 5  # a worker that stopped waiting takes a waiting job within this
 
 
 def _let_others_run(began: float, text: str) -> str:
     return (
-        f"Stopped waiting after {time.monotonic() - began:.1f} s so that other commands "
+        f"{STOPPED_WAITING} {time.monotonic() - began:.1f} s so that other commands "
         f"waiting for the runner could start; the swarm goes on without it. {text}"
     )
 

@@ -77,3 +77,20 @@ def test_it_waits_out_the_bound_when_no_one_waits(quick):
     assert took >= 3
     assert run.converged.startswith("Still converging after 3 s.")
     assert DBTaskResult.objects.filter(task_path="runner.tasks.follow_swarm").count() == 1
+
+
+def test_one_waiting_job_frees_one_worker_not_all(quick):
+    """Two workers waiting for swarms both stopped for one visitor's one job."""
+    job_waiting(seconds=30)
+    first, _ = execute("docker service scale vote=2")
+    assert first.converged.startswith("Stopped waiting after")
+    command = "docker service scale vote=2"
+    second = Run.objects.create(  # the job is about to be taken: this one waits
+        snippet_line=first.snippet_line,
+        visitor=first.visitor,
+        line=command,
+        argv=list(runs.decide(command, first.visitor).argv),
+    )
+    runs.execute_runs([second.pk])
+    second.refresh_from_db()
+    assert second.converged.startswith("Still converging after 3 s."), second.converged
