@@ -211,29 +211,42 @@ def _check_characters(line: str) -> str:
 
 # What a web page or a word processor makes of "--" and " ": dashes (hyphen, non-breaking
 # hyphen, figure dash, en and em dashes, horizontal bar, minus sign, small and full-width
-# hyphen-minus) at the start of a word, and spaces other than the plain one.
-_TYPOGRAPHIC_DASH = re.compile(r"(?:^|(?<=\s))([\u2010-\u2015\u2212\ufe58\ufe63\uff0d]+)(\S*)")
+# hyphen-minus) and spaces other than the plain one.
+_DASHES = "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+_LONG_DASHES = "\u2013\u2014\u2015\u2212\ufe58"  # what "--" becomes as one typed character
+_DASH = re.compile(f"[{_DASHES}]")
 _ODD_SPACE = re.compile(r"[^\S \t]")  # whitespace, but not a space or a tab
+_QUOTED = re.compile(r"'[^']*'|\"(?:[^\"\\]|\\.)*\"")
 
 
 def _check_pasted_typography(text: str) -> None:
     """Refuse, saying what they are, the characters a copy from a web page puts in place of
     hyphens and spaces: the engine would read "—filter" as an argument, not an option, and a
-    non-breaking space as part of a word, and its refusal would not say why."""
+    non-breaking space as part of a word, and its refusal would not say why. Quoted text is
+    the visitor's own (a dash in an --env value is fine)."""
     if match := _ODD_SPACE.search(text):
         raise Refused(
             "typography",
             f"The line contains a special space (U+{ord(match.group()):04X}), perhaps pasted "
             "from a web page, which would join the words around it: retype it as a plain space.",
         )
-    if match := _TYPOGRAPHIC_DASH.search(text):
-        dashes, rest = match.groups()
-        raise Refused(
-            "typography",
-            f"{show(dashes + rest)} starts with a typographic dash "
-            f"(U+{ord(dashes[0]):04X}), perhaps pasted from a web page: type options with "
-            f"hyphens, as in {show('--' + rest)}.",
-        )
+    unquoted = _QUOTED.sub(lambda m: " " * len(m.group()), text)
+    for word in unquoted.split():
+        if word[0] in f"-{_DASHES}" and (dash := _DASH.search(word)):
+            raise Refused(
+                "typography",
+                f"{show(word)} holds a typographic dash (U+{ord(dash.group()):04X}), perhaps "
+                f"pasted from a web page: type options with hyphens, as in "
+                f"{show(_with_hyphens(word))}.",
+            )
+
+
+def _with_hyphens(word: str) -> str:
+    """``word`` as typed with hyphens: a lone long dash in front stands for "--"."""
+    rest = word.lstrip(f"-{_DASHES}")
+    lead = word[: len(word) - len(rest)]
+    lead = "--" if len(lead) == 1 and lead in _LONG_DASHES else "-" * len(lead)
+    return lead + _DASH.sub("-", rest)
 
 
 def _strip_comment(text: str) -> tuple[str, list[str]]:

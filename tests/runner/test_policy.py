@@ -366,7 +366,14 @@ REFUSED: list[tuple[str, str, str]] = [
     ("docker service ls\x00", "control-char", "U+0000"),
     ("docker service\u202els", "control-char", "U+202E"),
     ("docker service ls\u200b", "control-char", "U+200B"),
-    ("docker service ls \u2014filter name=x", "typography", "`—filter` starts with a typographic"),
+    ("docker service ls \u2014filter name=x", "typography", "`—filter` holds a typographic"),
+    ("docker service update --update\u2013delay 5s vote", "typography", "as in `--update-delay`"),
+    ("docker service update -\u2013replicas 2 vote", "typography", "`-–replicas` holds"),
+    (
+        "docker service ls \u2011q",
+        "typography",
+        "(U+2011), perhaps pasted from a web page: type options with hyphens, as in `-q`.",
+    ),
     (f"{_C} \u2212\u2212privileged busybox", "typography", "as in `--privileged`"),
     ("docker service ls \u2013\u2013quiet", "typography", "(U+2013)"),
     ("docker service ls \uff0d\uff0dquiet", "typography", "(U+FF0D)"),
@@ -602,6 +609,12 @@ def test_it_allows(line: str, argv: tuple[str, ...]):
     assert decision.argv == argv
     assert decision.reason == decision.code == ""
     assert decision.line == line
+
+
+def test_a_dash_in_quoted_text_is_the_visitors_own():
+    """Only words outside quotes are read as options: `--env "MSG=a — b"` was refused."""
+    decision = check_command(f'{_C} --env "MSG=a \u2014 b" busybox', owner=OWNER)
+    assert decision.code != "typography", decision.reason
 
 
 @pytest.mark.parametrize(("line", "code", "fragment"), REFUSED)
