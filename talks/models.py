@@ -242,6 +242,24 @@ class Day(models.Model):
         return by_number.get(self.number - 1), by_number.get(self.number + 1)
 
 
+# Languages of blocks whose lines are commands (a fence's word, as the importers read it); a
+# block in another language (say python) is shown as code, without Run.
+SHELL_LANGUAGES = frozenset(
+    [
+        "console",
+        "shell",
+        "shell-session",
+        "shellsession",
+        "sh",
+        "bash",
+        "zsh",
+        "terminal",
+        "session",
+    ]
+)
+RUNNABLE_LANGUAGES = SHELL_LANGUAGES | {"", "docker"}
+
+
 def tag_slug(name: str) -> str:
     """A tag's part of its address: its name slugified or, for a name without Latin letters or
     digits (“日本語”, “🐳”), which slugify leaves empty, "tag-" and a digest of the name."""
@@ -557,6 +575,11 @@ class Snippet(models.Model):
     @property
     def anchor(self) -> str:
         return f"snippet-{self.pk}"
+
+    @property
+    def runnable(self) -> bool:
+        """Whether its lines are commands to offer Run on (see RUNNABLE_LANGUAGES)."""
+        return self.language.lower() in RUNNABLE_LANGUAGES
 
     @property
     def name(self) -> str:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+from ..models import SHELL_LANGUAGES
 from .blocks import (
     Block,
     BulletList,
@@ -49,19 +50,6 @@ FRONT_MATTER_KEYS = (
     "title",
     "day",
     "date",
-)
-SHELL_LANGUAGES = frozenset(
-    [
-        "console",
-        "shell",
-        "shell-session",
-        "shellsession",
-        "sh",
-        "bash",
-        "zsh",
-        "terminal",
-        "session",
-    ]
 )
 # A line whose start would be read as structure: a note holding one is not written as a
 # paragraph by the exporter (see reads_as_paragraph).

@@ -52,3 +52,23 @@ def test_it_makes_no_command_a_landmark(client, demo_day):
     for command in commands:
         assert 'tabindex="0" role="group" aria-label="Command: ' in command, command
     assert 'role="region"' not in html
+
+
+def test_a_block_in_another_language_is_code_to_read_not_to_run(client, demo_day):
+    """A ```console {language=python} block got a `$ ` prompt, Run, Run all and a swarm."""
+    from django.utils import timezone
+
+    from runner.models import RunnerStatus
+
+    RunnerStatus.objects.create(pk=1, available=True, checked_at=timezone.now())  # Run shown
+    shell = Snippet.objects.get()
+    talk = shell.talk
+    python = Snippet.objects.create(talk=talk, position=99, language="python")
+    SnippetLine.objects.create(snippet=python, position=0, command='print("hi")')
+    html = client.get(DAY_URL).content.decode()
+    code = _figure(html, python)
+    assert "print(&quot;hi&quot;)" in code
+    assert 'class="prompt"' not in code
+    assert "Run" not in code.replace("Run history", "") and "swarm-slot" not in code
+    assert 'aria-label="Run all' in _figure(html, shell)  # a shell block still runs
+    assert python.runnable is False and shell.runnable is True
