@@ -85,10 +85,12 @@ def markdown_preview(request: HttpRequest) -> JsonResponse:
 
 
 class FitInlinesMedia:
-    """Narrows the tabular inlines' widgets so a day or talk page fits a 1280 px window."""
+    """Narrows the tabular inlines' widgets so a day or talk page fits a 1280 px window, and
+    numbers the rows added with "Add another" on from the last (static/js/admin-positions.js)."""
 
     class Media:
         css = {"all": ["css/admin-inlines.css"]}
+        js = ["js/admin-positions.js"]
 
 
 class NamedRowsFormSet(BaseInlineFormSet):
@@ -413,7 +415,7 @@ class SnippetLinesFormSet(NamedRowsFormSet):
     }
 
 
-class SnippetLineInline(admin.TabularInline):
+class SnippetLineInline(FitInlinesMedia, admin.TabularInline):
     model = SnippetLine
     formset = SnippetLinesFormSet
     fields = ["position", "command"]
