@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from datetime import timedelta
 
 from django.db import close_old_connections, connections, router
 from django.db.utils import OperationalError
@@ -137,3 +138,19 @@ def _claim_sql(db: str) -> str:
         f" {workers} = {append} WHERE {column['id']} = ({next_ready})"
         f" RETURNING {rows.columns(DBTaskResult, db)}"
     )
+
+
+# A finished job's row is no use once its run has recorded the outcome (Run holds it); kept a
+# day for whoever looks into the queue, then deleted: the swarm picture's follow-up reads
+# (runs.follow_swarm) add one every 2 s while a swarm someone stopped waiting for still moves.
+TASK_RESULTS_KEPT = timedelta(days=1)
+
+
+def prune_task_results() -> int:
+    """Delete the rows of jobs that ended more than TASK_RESULTS_KEPT ago; how many."""
+    ended = [TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED]
+    old = DBTaskResult.objects.filter(
+        status__in=ended, finished_at__lt=timezone.now() - TASK_RESULTS_KEPT
+    )
+    deleted, _ = old.delete()
+    return deleted

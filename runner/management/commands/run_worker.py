@@ -10,7 +10,7 @@ from django.db import close_old_connections
 from runner import provider, runs, wakeup
 from runner.models import RunnerStatus
 from runner.wakeup import Alarm
-from runner.worker import WakeableWorker
+from runner.worker import WakeableWorker, prune_task_results
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,8 @@ def say_goodbye() -> None:
 
 
 def do_housekeeping() -> None:
-    """Heartbeat, close runs a dead worker left behind, reap expired sandboxes, warm the pool."""
+    """Heartbeat, close runs a dead worker left behind, reap expired sandboxes, warm the pool,
+    delete the rows of jobs that ended a day ago."""
     try:
         status = provider.record_status()
         closed = runs.recover_stuck_runs()
@@ -40,6 +41,7 @@ def do_housekeeping() -> None:
             if removed:
                 log.info("reaped sandboxes: %s", ", ".join(removed))
             provider.fill_pool()
+        prune_task_results()
     except Exception:
         log.exception("housekeeping failed; trying again later")
     finally:
