@@ -106,6 +106,7 @@ def test_on_cgroup_v2_three_nodes_have_one_budget_and_the_engines_are_inside_its
         f"{top.name}/containers/memory.swap.max": "0",
         f"{top.name}/containers/pids.max": "100",
         f"{top.name}/cpu.max": "30000 100000",
+        f"{top.name}/cpu.weight": "12",  # pages first when CPU runs short
         f"{top.name}/engine/cpu.weight": "400",
         **{f"{top.name}/engine/n{i}/memory.max": str(200 * 2**20) for i in range(3)},
         **{f"{top.name}/engine/n{i}/memory.swap.max": "0" for i in range(3)},
@@ -201,6 +202,7 @@ def test_on_cgroup_v1_the_same_tree_is_made_in_each_hierarchy(
         **{f"pids/{name}/engine/n{i}/pids.max": "300" for i in range(3)},
         f"cpu,cpuacct/{name}/cpu.cfs_period_us": "100000",
         f"cpu,cpuacct/{name}/cpu.cfs_quota_us": "30000",
+        f"cpu,cpuacct/{name}/cpu.shares": "128",
         f"cpu,cpuacct/{name}/engine/cpu.shares": "4096",
     }
     for node in engine.nodes:
